@@ -1,0 +1,88 @@
+"""Real Docker fixtures for the tests: engine, registry and test images.
+
+Nothing can be pulled from a public registry here, so the base image is
+imported from Debian's busybox-static and every test image is built on it
+and pushed to the local registry, which makes its reference a real digest.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import urllib.request
+from pathlib import Path
+
+WORKLOAD = Path(__file__).resolve().parent.parent / "fixtures" / "workload"
+BUSYBOX = Path("/bin/busybox")
+BUSYBOX_APPLETS = ("sh", "cat", "echo", "sleep", "test", "touch", "date", "env", "ls", "rm", "mkdir")
+TEST_BASE = "whatsapp-miner-test-base:busybox"
+
+
+def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    """Run a command, failing the test with its stderr when it fails."""
+    kwargs.setdefault("capture_output", True)
+    kwargs.setdefault("text", True)
+    result = subprocess.run(args, **kwargs)
+    if kwargs.get("check", True) is not False and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} exited {result.returncode}: {result.stderr}")
+    return result
+
+
+def require_docker() -> None:
+    """Fail (never skip) when the engine the tests need is not running."""
+    if shutil.which("docker") is None:
+        raise RuntimeError("docker is not installed: run the tests through .ci/run")
+    if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
+        raise RuntimeError("the Docker engine is not running: run the tests through .ci/run")
+
+
+def registry_address() -> str:
+    """The local registry standing in for ECR; it must answer."""
+    address = os.environ.get("TEST_REGISTRY", "127.0.0.1:5000")
+    try:
+        urllib.request.urlopen(f"http://{address}/v2/", timeout=5).close()
+    except OSError as error:
+        raise RuntimeError(f"no registry at {address} ({error}): run the tests through .ci/run") from error
+    return address
+
+
+def import_busybox_base() -> str:
+    """Import a minimal image holding busybox-static and its applets."""
+    if not BUSYBOX.exists():
+        raise RuntimeError(f"{BUSYBOX} is missing: apt-get install busybox-static")
+    with tempfile.TemporaryDirectory() as tmp:
+        tar_path = Path(tmp) / "rootfs.tar"
+        with tarfile.open(tar_path, "w") as tar:
+            tar.add(BUSYBOX, arcname="bin/busybox")
+            for applet in BUSYBOX_APPLETS:
+                link = tarfile.TarInfo(f"bin/{applet}")
+                link.type = tarfile.SYMTYPE
+                link.linkname = "busybox"
+                tar.addfile(link)
+            for directory in ("tmp", "data"):
+                info = tarfile.TarInfo(directory)
+                info.type = tarfile.DIRTYPE
+                info.mode = 0o1777
+                tar.addfile(info)
+        run("docker", "import", str(tar_path), TEST_BASE)
+    return TEST_BASE
+
+
+def build_and_push(repository: str, mode: str = "ok", version: str = "1") -> str:
+    """Build the test workload in MODE, push it, return `repo@sha256:...`."""
+    tag = f"{repository}:{mode}-{version}"
+    run(
+        "docker", "build", "--quiet",
+        "--build-arg", f"BASE_IMAGE={TEST_BASE}",
+        "--build-arg", f"MODE={mode}",
+        "--build-arg", f"VERSION={version}",
+        "-t", tag, str(WORKLOAD),
+    )
+    run("docker", "push", tag)
+    digests = run("docker", "image", "inspect", "--format", "{{range .RepoDigests}}{{println .}}{{end}}", tag)
+    ref = next(line for line in digests.stdout.split() if line.startswith(repository + "@"))
+    run("docker", "image", "rm", tag)  # deploys must work from the digest alone
+    return ref

@@ -1,0 +1,324 @@
+"""scripts/host-deploy against a real Docker engine and a real registry."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support import docker_env
+
+HOST_DEPLOY = Path(__file__).resolve().parent.parent / "scripts" / "host-deploy"
+SECRET = "s3cr3t value # with $dollar and \"quotes\""
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def report(self) -> dict:
+        return json.loads(self.stdout.strip().splitlines()[-1])
+
+
+@dataclass
+class HostProject:
+    """A compose project directory on this machine, as host-deploy sees it."""
+
+    dir: Path
+    name: str
+
+    def run(self, action: str, *args: str, background: bool = False):
+        argv = [str(HOST_DEPLOY), action, "--dir", str(self.dir), "--project", self.name, *args]
+        env = {**os.environ, "DEPLOY_ACTOR": "pytest"}
+        if background:
+            return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        started = time.monotonic()
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+        return Result(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
+
+    def deploy(self, image: str, *args: str) -> Result:
+        return self.run("deploy", "--image", image, "--timeout", "60", *args)
+
+    def container_ids(self) -> dict[str, str]:
+        listing = docker_env.run(
+            "docker", "ps", "-a", "--filter", f"label=com.docker.compose.project={self.name}",
+            "--format", '{{.Label "com.docker.compose.service"}} {{.ID}}',
+        )
+        return dict(line.split() for line in listing.stdout.splitlines())
+
+    def migrations(self) -> list[str]:
+        """Versions the migrate service recorded on the project's volume."""
+        volume = docker_env.run("docker", "volume", "inspect", "--format", "{{.Mountpoint}}", f"{self.name}_data")
+        marker = Path(volume.stdout.strip()) / "migrations"
+        return marker.read_text().split() if marker.exists() else []
+
+
+def image_id(ref: str) -> str:
+    return docker_env.run("docker", "image", "inspect", "--format", "{{.Id}}", ref).stdout.strip()
+
+
+def image_present(ref: str) -> bool:
+    return docker_env.run("docker", "image", "inspect", ref, check=False).returncode == 0
+
+
+def assert_running_on(result: Result, ref: str) -> None:
+    report = result.report
+    assert report["verified"] is True, result.stderr
+    assert report["image"] == ref
+    assert set(report["services"]) == {"miner", "classifier"}
+    for name, service in report["services"].items():
+        assert service["state"] == "running", name
+        assert service["health"] == "healthy", name
+        assert service["image_id"] == image_id(ref), name
+
+
+@pytest.fixture(scope="module")
+def images(registry, test_base, run_id):
+    """Pushed digest references of the test workload, one per behaviour."""
+    repo = f"{registry}/host-deploy-test-{run_id}"
+    return {
+        "v1": docker_env.build_and_push(repo, "ok", "1"),
+        "v2": docker_env.build_and_push(repo, "ok", "2"),
+        "v3": docker_env.build_and_push(repo, "ok", "3"),
+        "unhealthy": docker_env.build_and_push(repo, "unhealthy"),
+        "crash": docker_env.build_and_push(repo, "crash"),
+        "slow": docker_env.build_and_push(repo, "slow"),
+        "migrate-fail": docker_env.build_and_push(repo, "migrate-fail"),
+    }
+
+
+def make_project(root: Path, name: str) -> HostProject:
+    root.mkdir(parents=True)
+    shutil.copy(docker_env.WORKLOAD / "docker-compose.yml", root / "docker-compose.yml")
+    env_file = root / ".env"
+    env_file.write_text(f"ENV_NAME=test\nAPI_TOKEN='{SECRET}'\n")
+    env_file.chmod(0o600)
+    return HostProject(root, name)
+
+
+@pytest.fixture
+def project(tmp_path, run_id):
+    projects = []
+
+    def create(label: str = "app") -> HostProject:
+        made = make_project(tmp_path / label, f"hd-{run_id}-{label}-{uuid.uuid4().hex[:6]}")
+        projects.append(made)
+        return made
+
+    yield create
+    for made in projects:
+        subprocess.run(
+            ["docker-compose", "-p", made.name, "down", "-v", "--remove-orphans"],
+            cwd=made.dir, env={**os.environ, "IMAGE": "none"}, capture_output=True,
+        )
+
+
+def assert_no_secret(*texts: str) -> None:
+    for text in texts:
+        assert "s3cr3t" not in text
+
+
+def test_first_deploy_runs_migrations_and_verifies_both_services(project, images):
+    app = project()
+    result = app.deploy(images["v1"])
+    assert result.code == 0, result.stderr
+    assert_running_on(result, images["v1"])
+    assert result.report["changed"] is True
+    assert result.report["digest"] == images["v1"].split("@")[1]
+    assert app.migrations() == ["1"]
+    status = app.run("status")
+    assert status.code == 0, status.stderr
+    assert_running_on(status, images["v1"])
+    assert_no_secret(result.stdout, result.stderr, status.stdout, (app.dir / ".deploy" / "audit.log").read_text())
+
+
+def test_second_deploy_of_same_digest_restarts_nothing(project, images):
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    before = app.container_ids()
+    again = app.deploy(images["v1"])
+    assert again.code == 0, again.stderr
+    assert again.report["changed"] is False
+    assert again.report["result"] == "unchanged"
+    assert app.container_ids() == before
+    assert app.migrations() == ["1"]
+
+
+def test_new_digest_replaces_both_services_and_records_previous(project, images):
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    before = app.container_ids()
+    result = app.deploy(images["v2"])
+    assert result.code == 0, result.stderr
+    assert_running_on(result, images["v2"])
+    assert result.report["previous_image"] == images["v1"]
+    after = app.container_ids()
+    assert all(after[name] != before[name] for name in ("miner", "classifier"))
+    assert app.migrations() == ["1", "2"]
+    assert app.run("status").code == 0
+
+
+def test_failing_migration_leaves_the_running_version_untouched(project, images):
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    before = app.container_ids()
+    result = app.deploy(images["migrate-fail"])
+    assert result.code == 4, result.stderr
+    assert "migration failed on purpose" in result.stderr
+    assert app.container_ids() == before
+    status = app.run("status")
+    assert status.code == 0
+    assert_running_on(status, images["v1"])
+
+
+def test_unhealthy_image_rolls_back_to_the_previous_one(project, images):
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    result = app.deploy(images["unhealthy"])
+    assert result.code == 5, result.stderr
+    assert "unhealthy" in result.stderr
+    assert result.report["result"] == "rolled_back"
+    status = app.run("status")
+    assert status.code == 0, status.stderr
+    assert_running_on(status, images["v1"])
+
+
+def test_crash_looping_image_rolls_back_well_before_the_timeout(project, images):
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    result = app.run("deploy", "--image", images["crash"], "--timeout", "120")
+    assert result.code == 5, result.stderr
+    # Fail fast: a crash must not wait out the health timeout.
+    assert result.seconds < 60, result.seconds
+    assert_running_on(app.run("status"), images["v1"])
+
+
+def test_failed_first_deploy_has_nothing_to_restore(project, images):
+    app = project()
+    result = app.deploy(images["crash"])
+    assert result.code == 6
+    assert result.report["verified"] is False
+    assert app.run("status").code == 1
+
+
+def test_rollback_on_demand_restores_and_verifies_the_previous_image(project, images):
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    assert app.deploy(images["v2"]).code == 0
+    result = app.run("rollback", "--timeout", "60")
+    assert result.code == 0, result.stderr
+    assert_running_on(result, images["v1"])
+    assert result.report["previous_image"] == images["v2"]
+    assert app.migrations() == ["1", "2"]  # rollback runs no migrations
+
+
+def test_services_removed_from_compose_are_removed_as_orphans(project, images):
+    app = project()
+    compose = app.dir / "docker-compose.yml"
+    original = compose.read_text()
+    compose.write_text(original.replace("  classifier: *app\n", "  classifier: *app\n  extra: *app\n"))
+    assert app.deploy(images["v1"]).code == 0
+    assert "extra" in app.container_ids()
+    compose.write_text(original)
+    result = app.deploy(images["v1"])
+    assert result.code == 0, result.stderr
+    assert set(app.container_ids()) == {"miner", "classifier"}
+
+
+def test_concurrent_deploy_of_the_same_dir_is_refused_with_the_holder(project, images):
+    app = project()
+    first = app.run("deploy", "--image", images["slow"], "--timeout", "60", background=True)
+    owner = app.dir / ".deploy" / "lock.owner"
+    deadline = time.monotonic() + 60
+    while not owner.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    second = app.deploy(images["v1"])
+    first_out, first_err = first.communicate(timeout=300)
+    assert second.code == 3, second.stderr
+    assert f"pid {first.pid}" in second.stderr
+    assert "by pytest" in second.stderr
+    assert images["slow"] in second.stderr
+    assert first.returncode == 0, first_err
+
+
+def test_a_killed_deploy_leaves_no_lock_behind(project, images):
+    app = project()
+    first = app.run("deploy", "--image", images["slow"], "--timeout", "60", background=True)
+    owner = app.dir / ".deploy" / "lock.owner"
+    deadline = time.monotonic() + 60
+    while not owner.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.kill(first.pid, signal.SIGKILL)
+    first.communicate(timeout=60)
+    result = app.deploy(images["v1"])
+    assert result.code == 0, result.stderr
+
+
+def test_dev_and_prd_side_by_side_stay_separate_and_prune_only_their_own(project, images, registry, run_id):
+    dev, prd = project("dev"), project("prd")
+    prd_image = docker_env.build_and_push(f"{registry}/host-deploy-test-{run_id}-prd", "ok", "1")
+    assert prd.deploy(prd_image).code == 0
+    for version in ("v1", "v2", "v3"):
+        assert dev.deploy(images[version], "--keep", "1").code == 0, version
+    # v1 is neither kept, current nor previous: pruned. v2 stays for rollback.
+    assert not image_present(images["v1"])
+    assert image_present(images["v2"]) and image_present(images["v3"])
+    assert image_present(prd_image)
+    assert_running_on(prd.run("status"), prd_image)
+    assert_running_on(dev.run("status"), images["v3"])
+    assert set(dev.container_ids().values()).isdisjoint(prd.container_ids().values())
+
+
+def test_audit_log_has_one_json_line_per_action(project, images):
+    app = project()
+    app.deploy(images["v1"])
+    app.deploy(images["migrate-fail"])
+    lines = [json.loads(line) for line in (app.dir / ".deploy" / "audit.log").read_text().splitlines()]
+    assert [(line["action"], line["result"]) for line in lines] == [
+        ("deploy", "deployed"), ("deploy", "migration_failed"),
+    ]
+    assert {line["actor"] for line in lines} == {"pytest"}
+    assert all(line["image"] and line["time"] and line["seconds"] >= 0 for line in lines)
+
+
+def test_down_removes_the_project_containers(project, images):
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    result = app.run("down")
+    assert result.code == 0, result.stderr
+    assert app.container_ids() == {}
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["launch"], "unknown action 'launch'"),
+        (["deploy", "--project", "p", "--image", "x"], "--dir is required"),
+        (["deploy", "--dir", "/nonexistent", "--project", "p", "--image", "x"], "no docker-compose.yml"),
+        (["status", "--dir", "{dir}", "--project", "Bad Name"], "--project 'Bad Name'"),
+        (["deploy", "--dir", "{dir}", "--project", "p"], "--image is required"),
+        (["deploy", "--dir", "{dir}", "--project", "p", "--image", "x", "--timeout", "soon"], "--timeout 'soon'"),
+        (["status", "--dir", "{dir}", "--project", "p", "--image", "x"], "unknown option '--image'"),
+        (["deploy", "--dir", "{dir}", "--project", "p", "--image", "nosuch.invalid/x:1"], "cannot be found or pulled"),
+    ],
+)
+def test_bad_arguments_exit_2_naming_the_problem(tmp_path, docker_engine, argv, message):
+    (tmp_path / "docker-compose.yml").write_text(
+        (docker_env.WORKLOAD / "docker-compose.yml").read_text()
+    )
+    argv = [arg.replace("{dir}", str(tmp_path)) for arg in argv]
+    result = subprocess.run([str(HOST_DEPLOY), *argv], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert message in result.stderr
