@@ -1,0 +1,255 @@
+"""Typed, validated stack settings: the stack's config plus the environment.
+
+Everything is checked here, before any resource is declared; an error names
+the config key (or variable) and the stack file. No code names an
+environment: the stack's config says which one this is.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+
+from components import environment
+from components.env_file import EnvFileError, render_env_file
+
+NAMESPACE = "whatsapp-miner"
+TARGETS = ("ec2", "local")
+HOST_AWS_CREDENTIALS = ("forwarded", "instance-role")
+VARIABLE_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+HOST_VARIABLE = "WHATSAPP_MINER_EC2_HOST"
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+class SettingsError(ValueError):
+    """A stack value is missing or malformed; the message says which and where."""
+
+
+@dataclass(frozen=True)
+class AwsCredentials:
+    """Credentials for the explicit aws.Provider and for ECR login on the host."""
+
+    access_key_id: pulumi.Output[str]
+    secret_access_key: pulumi.Output[str]
+    region: str
+    host_login_script: pulumi.Output[str]
+    """Shell lines exporting the credentials, fed to the host on stdin."""
+
+
+@dataclass(frozen=True)
+class SshSettings:
+    """How to reach an existing EC2 host."""
+
+    host: str
+    port: int
+    user: str
+    private_key: pulumi.Output[str]
+    host_key: str | None
+    dial_error_limit: int
+    per_dial_timeout: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    stack_file: str
+    environment: str
+    target: str
+    """`ec2` (over SSH) or `local` (this machine's Docker)."""
+    push: bool
+    """Push to ECR; false builds a local image only (the `local` stack)."""
+    deploy: bool
+    """Deploy after building; false stops after the image (build only)."""
+    repository_name: str
+    image_tag: str
+    ecr_keep_images: int
+    ecr_force_delete: bool
+    image_digest: str | None
+    """Deploy this already pushed digest instead of building."""
+    base_image: str
+    platform: str
+    host_dir: str
+    compose_project: str
+    env_file: pulumi.Output[str]
+    """The container .env content (secret)."""
+    health_timeout: int
+    keep_host_images: int
+    forward_aws_credentials: bool
+    aws: AwsCredentials | None
+    ssh: SshSettings | None
+
+
+class _Reader:
+    """Reads typed config values and names the key and stack file on error."""
+
+    def __init__(self, get: Callable[[str], str | None], stack_file: str):
+        self._get = get
+        self.stack_file = stack_file
+
+    def error(self, key: str, expected: str, got: object = None) -> SettingsError:
+        shown = "" if got is None else f", got {got!r}"
+        return SettingsError(f"{NAMESPACE}:{key} in {self.stack_file}: expected {expected}{shown}")
+
+    def text(self, key: str, default: str | None = None, pattern: str | None = None) -> str | None:
+        value = self._get(key)
+        if value is None or value == "":
+            return default
+        if pattern and not re.fullmatch(pattern, value):
+            raise self.error(key, f"a value matching {pattern}", value)
+        return value
+
+    def required(self, key: str, expected: str, pattern: str | None = None) -> str:
+        value = self.text(key, pattern=pattern)
+        if value is None:
+            raise self.error(key, f"{expected} (it is not set)")
+        return value
+
+    def choice(self, key: str, choices: tuple[str, ...], default: str | None = None) -> str:
+        value = self.text(key, default)
+        if value not in choices:
+            raise self.error(key, "one of " + ", ".join(choices), value)
+        return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.text(key)
+        if value is None:
+            return default
+        if value.lower() not in ("true", "false"):
+            raise self.error(key, "true or false", value)
+        return value.lower() == "true"
+
+    def integer(self, key: str, default: int) -> int:
+        value = self.text(key)
+        if value is None:
+            return default
+        if not value.isdigit() or int(value) < 1:
+            raise self.error(key, "a positive whole number", value)
+        return int(value)
+
+    def names(self, key: str) -> list[str]:
+        value = self.text(key)
+        if value is None:
+            return []
+        try:
+            names = json.loads(value)
+        except json.JSONDecodeError:
+            names = None
+        if not isinstance(names, list) or not all(isinstance(n, str) and VARIABLE_NAME.match(n) for n in names):
+            raise self.error(key, "a list of environment variable names like [WHATSAPP_TOKEN]", value)
+        return names
+
+
+def _secret(value: str) -> pulumi.Output[str]:
+    return pulumi.Output.secret(value)
+
+
+def _aws_credentials(environ: Mapping[str, str], region_override: str | None) -> AwsCredentials:
+    values = {name: environment.read(environ, name) for name in environment.ALIASES}
+    if region_override:
+        values["AWS_DEFAULT_REGION"] = region_override
+    missing = [environment.accepted_names(name) for name, value in values.items() if not value]
+    if missing:
+        raise SettingsError("AWS credentials are missing from the environment: set " + ", ".join(missing))
+    script = "".join(
+        f"export {name}={shlex.quote(values[name])}\n" for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+    )
+    return AwsCredentials(
+        access_key_id=_secret(values["AWS_ACCESS_KEY_ID"]),
+        secret_access_key=_secret(values["AWS_SECRET_ACCESS_KEY"]),
+        region=values["AWS_DEFAULT_REGION"],
+        host_login_script=_secret(script),
+    )
+
+
+def _host(read: _Reader, environ: Mapping[str, str]) -> str:
+    host = read.text("host") or environment.read(environ, HOST_VARIABLE)
+    if not host or not re.fullmatch(r"[A-Za-z0-9.:-]+", host):
+        raise SettingsError(
+            f"{NAMESPACE}:host in {read.stack_file} (or {HOST_VARIABLE} in the environment): "
+            f"expected the address of the EC2 host, got {host!r}"
+        )
+    return host
+
+
+def _ssh_settings(read: _Reader, environ: Mapping[str, str]) -> SshSettings:
+    key_variable = read.text("sshPrivateKeyVar", "SSH_PRIVATE_KEY", pattern=VARIABLE_NAME.pattern)
+    private_key = environment.read(environ, key_variable)
+    if not private_key:
+        raise SettingsError(
+            f"{key_variable} is not set: it must hold the SSH private key for the host "
+            f"(the variable is named by {NAMESPACE}:sshPrivateKeyVar in {read.stack_file})"
+        )
+    return SshSettings(
+        host=_host(read, environ),
+        port=read.integer("sshPort", 22),
+        user=read.text("sshUser", "ec2-user", pattern=r"[a-z_][a-z0-9_-]*"),
+        private_key=_secret(private_key),
+        host_key=read.text("sshHostKey", pattern=r"(ssh|ecdsa)-[A-Za-z0-9-]+ [A-Za-z0-9+/=]+"),
+        dial_error_limit=read.integer("sshDialErrorLimit", 30),
+        per_dial_timeout=read.integer("sshPerDialTimeout", 10),
+    )
+
+
+def _container_env(read: _Reader, environ: Mapping[str, str], env_name: str) -> pulumi.Output[str]:
+    names = read.names("containerEnv")
+    if "ENV_NAME" in names:
+        raise read.error("containerEnv", "names other than ENV_NAME (it is always set to the environment)")
+    missing = [name for name in names if environment.read(environ, name) is None]
+    if missing:
+        raise SettingsError(
+            f"{', '.join(missing)} not set in the environment "
+            f"(listed in {NAMESPACE}:containerEnv in {read.stack_file})"
+        )
+    values = {"ENV_NAME": env_name, **{name: environment.read(environ, name) for name in names}}
+    try:
+        return _secret(render_env_file(values))
+    except EnvFileError as error:
+        raise SettingsError(f"{error} (listed in {NAMESPACE}:containerEnv in {read.stack_file})") from None
+
+
+def load(get: Callable[[str], str | None], stack: str, environ: Mapping[str, str]) -> Settings:
+    """Validate the stack's config (read with GET) and the environment."""
+    read = _Reader(get, f"Pulumi.{stack}.yaml")
+    env_name = read.required("environment", "the environment name, e.g. dev", pattern=r"[a-z][a-z0-9-]{0,19}")
+    target = read.choice("target", TARGETS)
+    push = read.boolean("push", True)
+    if target == "ec2" and not push:
+        raise read.error("push", "true: the ec2 target pulls its image from ECR", "false")
+    image_digest = read.text("imageDigest", pattern=DIGEST.pattern)
+    if image_digest and not push:
+        raise read.error("imageDigest", "to be unset when push is false (a digest names an image in ECR)")
+    forward = read.choice("hostAwsCredentials", HOST_AWS_CREDENTIALS, "forwarded") == "forwarded"
+    default_dir = f"/home/{read.text('sshUser', 'ec2-user')}" if target == "ec2" else str(Path.home())
+    return Settings(
+        stack_file=read.stack_file,
+        environment=env_name,
+        target=target,
+        push=push,
+        deploy=read.boolean("deploy", True),
+        repository_name=read.text("repositoryName", f"whatsapp-miner-{env_name}", pattern=r"[a-z0-9][a-z0-9._/-]*"),
+        image_tag=read.text("imageTag", env_name, pattern=r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"),
+        ecr_keep_images=read.integer("ecrKeepImages", 10),
+        ecr_force_delete=read.boolean("ecrForceDelete", False),
+        image_digest=image_digest,
+        base_image=read.text("baseImage", "python:3.12-slim"),
+        platform=read.text("platform", "linux/amd64", pattern=r"[a-z0-9]+/[a-z0-9]+(/[a-z0-9]+)?"),
+        host_dir=read.text("hostDir", f"{default_dir}/whatsapp-miner/{env_name}", pattern=r"/[A-Za-z0-9._/-]+"),
+        compose_project=read.text("composeProject", f"whatsapp-miner-{env_name}", pattern=r"[a-z0-9][a-z0-9_-]*"),
+        env_file=_container_env(read, environ, env_name),
+        health_timeout=read.integer("healthTimeout", 120),
+        keep_host_images=read.integer("keepHostImages", 3),
+        forward_aws_credentials=target == "ec2" and forward,
+        aws=_aws_credentials(environ, read.text("awsRegion")) if push else None,
+        ssh=_ssh_settings(read, environ) if target == "ec2" else None,
+    )
+
+
+def from_stack(environ: Mapping[str, str]) -> Settings:
+    """Settings of the stack Pulumi is running."""
+    config = pulumi.Config(NAMESPACE)
+    return load(config.get, pulumi.get_stack(), environ)

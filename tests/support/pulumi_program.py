@@ -1,0 +1,149 @@
+"""Run the real __main__.py under Pulumi mocks and record what it declares.
+
+The stack's config is loaded from the real Pulumi.<stack>.yaml. The mock
+monitor records every registration as the engine would receive it: type,
+name, inputs (with secrets still marked), and dependencies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import runpy
+import shlex
+from contextlib import chdir
+from dataclasses import dataclass, field
+from pathlib import Path
+from unittest import mock
+
+import pulumi
+import yaml
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
+ACCOUNT = "123456789012"
+
+
+def stack_config(stack: str) -> dict[str, str]:
+    """The `config:` of Pulumi.<stack>.yaml as Pulumi hands it to a program."""
+    config = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
+
+
+def _fake_digest(*parts: object) -> str:
+    return "sha256:" + hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _unwrap(value, path: str, secrets: set[str]):
+    """Plain value of a serialized property; records the paths of secrets."""
+    if isinstance(value, dict) and value.get(SIG_KEY) == SECRET_VALUE:
+        secrets.add(path)
+        return _unwrap(value.get("value"), path, secrets)
+    if isinstance(value, dict):
+        return {key: _unwrap(item, f"{path}.{key}" if path else key, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unwrap(item, f"{path}[{index}]", secrets) for index, item in enumerate(value)]
+    return value
+
+
+@dataclass
+class Registration:
+    type: str
+    name: str
+    urn: str
+    inputs: dict
+    secret_inputs: set[str]
+    dependencies: list[str]
+
+
+class StandInProvider(pulumi.runtime.Mocks):
+    """Answers as the providers would, without touching anything."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        state = dict(args.inputs)
+        if args.typ == "aws:ecr/repository:Repository":
+            state["repositoryUrl"] = f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/{args.inputs['name']}"
+            state["registryId"] = ACCOUNT
+        elif args.typ == "docker:index/image:Image":
+            digest = _fake_digest(args.inputs.get("build"))
+            repository = args.inputs["imageName"].rsplit(":", 1)[0]
+            state["repoDigest"] = digest if args.inputs.get("skipPush") else f"{repository}@{digest}"
+        elif args.typ.startswith("command:") and "create" in args.inputs:
+            state["stdout"] = self._host_deploy_report(args.inputs["create"])
+            state["stderr"] = ""
+        return f"{args.name}-id", state
+
+    @staticmethod
+    def _host_deploy_report(create: str) -> str:
+        """What host-deploy prints after verifying the image it was given."""
+        argv = shlex.split(create.split("&&")[-1])
+        if "deploy" not in argv:
+            return ""
+        image = argv[argv.index("--image") + 1]
+        digest = image.rpartition("@")[2] if "@" in image else ""
+        return json.dumps({"image": image, "image_id": image if not digest else _fake_digest(image),
+                           "digest": digest, "verified": True, "services": {}})
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            return {"userName": "AWS", "password": "ecr-token", "authorizationToken": "QVdTOmVjci10b2tlbg==",
+                    "proxyEndpoint": f"https://{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com"}
+        return {}
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request):  # noqa: N802 (the gRPC method name)
+        response = super().RegisterResource(request)
+        secrets: set[str] = set()
+        inputs = _unwrap(json_format.MessageToDict(request.object), "", secrets)
+        self.registrations.append(
+            Registration(request.type, request.name, response.urn, inputs, secrets, list(request.dependencies))
+        )
+        return response
+
+
+@dataclass
+class ProgramRun:
+    registrations: list[Registration]
+    outputs: dict = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == type_]
+
+    def named(self, name: str) -> Registration:
+        matches = [r for r in self.registrations if r.name == name]
+        assert len(matches) == 1, f"{name}: {[r.name for r in self.registrations]}"
+        return matches[0]
+
+    def depends_on(self, name: str, other: str) -> bool:
+        return self.named(other).urn in self.named(name).dependencies
+
+
+def run_stack(stack: str, environ: dict[str, str], config: dict[str, str] | None = None,
+              preview: bool = False) -> ProgramRun:
+    """Run __main__.py for STACK with ENVIRON as the whole environment."""
+    pulumi.runtime.set_all_config({**stack_config(stack), **(config or {})})
+    pulumi_settings.set_root_resource(None)
+    monitor = RecordingMonitor(StandInProvider())
+    pulumi.runtime.set_mocks(monitor.mocks, project="whatsapp-miner", stack=stack, preview=preview, monitor=monitor)
+    run = ProgramRun(monitor.registrations)
+
+    @pulumi.runtime.test
+    def program():
+        runpy.run_path(str(ROOT / "__main__.py"))
+        exports = pulumi_settings.get_root_resource().outputs
+        return pulumi.Output.all(**exports).apply(run.outputs.update)
+
+    base = {key: os.environ[key] for key in ("PATH", "HOME") if key in os.environ}
+    with chdir(ROOT), mock.patch.dict(os.environ, {**base, **environ}, clear=True):
+        program()
+    return run
