@@ -2,8 +2,9 @@
 
 Compose v1 parses env files with python-dotenv, v2 with compose-go; they
 agree on single-quoted values (taken literally: spaces, `#`, `$` and `"`
-are safe) and on double-quoted values without `$` or `\\`. A value that
-neither form can carry identically is refused rather than mangled.
+are safe, but v1 still expands `${...}`) and on double-quoted values
+without `$` or `\\`. A value that neither form can carry identically is
+refused rather than mangled.
 """
 
 from __future__ import annotations
@@ -21,10 +22,14 @@ class EnvFileError(ValueError):
 def quote(name: str, value: str) -> str:
     if "\n" in value or "\r" in value or "\\" in value:
         raise EnvFileError(f"{name}: newlines and backslashes cannot be written to a compose .env file")
+    if "${" in value:
+        raise EnvFileError(f"{name}: '${{' cannot be written to a compose .env file (compose v1 expands it)")
     if "'" not in value:
         return f"'{value}'"
     if '"' in value or "$" in value:
-        raise EnvFileError(f"{name}: a value holding a single quote cannot also hold '\"' or '$' in a compose .env file")
+        raise EnvFileError(
+            f"{name}: a value holding a single quote cannot also hold '\"' or '$' in a compose .env file"
+        )
     return f'"{value}"'
 
 

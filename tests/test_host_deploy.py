@@ -45,7 +45,7 @@ class HostProject:
         if background:
             return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         started = time.monotonic()
-        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, check=False)
         return Result(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
 
     def deploy(self, image: str, *args: str) -> Result:
@@ -121,7 +121,7 @@ def project(tmp_path, run_id):
     for made in projects:
         subprocess.run(
             ["docker-compose", "-p", made.name, "down", "-v", "--remove-orphans"],
-            cwd=made.dir, env={**os.environ, "IMAGE": "none"}, capture_output=True,
+            cwd=made.dir, env={**os.environ, "IMAGE": "none"}, capture_output=True, check=False,
         )
 
 
@@ -245,7 +245,7 @@ def test_concurrent_deploy_of_the_same_dir_is_refused_with_the_holder(project, i
     while not owner.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     second = app.deploy(images["v1"])
-    first_out, first_err = first.communicate(timeout=300)
+    _, first_err = first.communicate(timeout=300)
     assert second.code == 3, second.stderr
     assert f"pid {first.pid}" in second.stderr
     assert "by pytest" in second.stderr
@@ -319,6 +319,6 @@ def test_bad_arguments_exit_2_naming_the_problem(tmp_path, docker_engine, argv, 
         (docker_env.WORKLOAD / "docker-compose.yml").read_text()
     )
     argv = [arg.replace("{dir}", str(tmp_path)) for arg in argv]
-    result = subprocess.run([str(HOST_DEPLOY), *argv], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([str(HOST_DEPLOY), *argv], capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 2
     assert message in result.stderr

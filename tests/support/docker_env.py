@@ -25,8 +25,9 @@ def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
     """Run a command, failing the test with its stderr when it fails."""
     kwargs.setdefault("capture_output", True)
     kwargs.setdefault("text", True)
-    result = subprocess.run(args, **kwargs)
-    if kwargs.get("check", True) is not False and result.returncode != 0:
+    check = kwargs.pop("check", True)
+    result = subprocess.run(args, check=False, **kwargs)
+    if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(args)} exited {result.returncode}: {result.stderr}")
     return result
 
@@ -35,7 +36,7 @@ def require_docker() -> None:
     """Fail (never skip) when the engine the tests need is not running."""
     if shutil.which("docker") is None:
         raise RuntimeError("docker is not installed: run the tests through .ci/run")
-    if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
+    if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0:
         raise RuntimeError("the Docker engine is not running: run the tests through .ci/run")
 
 

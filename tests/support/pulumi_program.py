@@ -12,6 +12,7 @@ import json
 import os
 import runpy
 import shlex
+import uuid
 from contextlib import chdir
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,7 @@ class Registration:
     inputs: dict
     secret_inputs: set[str]
     dependencies: list[str]
+    provider: str
 
 
 class StandInProvider(pulumi.runtime.Mocks):
@@ -81,7 +83,7 @@ class StandInProvider(pulumi.runtime.Mocks):
     @staticmethod
     def _host_deploy_report(create: str) -> str:
         """What host-deploy prints after verifying the image it was given."""
-        argv = shlex.split(create.split("&&")[-1])
+        argv = shlex.split(create.rsplit("&&", maxsplit=1)[-1])
         if "deploy" not in argv:
             return ""
         image = argv[argv.index("--image") + 1]
@@ -91,22 +93,25 @@ class StandInProvider(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
-            return {"userName": "AWS", "password": "ecr-token", "authorizationToken": "QVdTOmVjci10b2tlbg==",
+            # A fresh token on every run, as ECR gives.
+            return {"userName": "AWS", "password": f"ecr-token-{uuid.uuid4()}",
                     "proxyEndpoint": f"https://{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com"}
         return {}
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
-    def __init__(self, mocks: pulumi.runtime.Mocks):
+    def __init__(self, mocks: pulumi.runtime.Mocks, registrations: list[Registration]):
         super().__init__(mocks)
-        self.registrations: list[Registration] = []
+        self.registrations = registrations
 
-    def RegisterResource(self, request):  # noqa: N802 (the gRPC method name)
+    def RegisterResource(self, request):  # the gRPC method's name
         response = super().RegisterResource(request)
         secrets: set[str] = set()
         inputs = _unwrap(json_format.MessageToDict(request.object), "", secrets)
         self.registrations.append(
-            Registration(request.type, request.name, response.urn, inputs, secrets, list(request.dependencies))
+            Registration(
+                request.type, request.name, response.urn, inputs, secrets, list(request.dependencies), request.provider
+            )
         )
         return response
 
@@ -129,11 +134,14 @@ class ProgramRun:
 
 
 def run_stack(stack: str, environ: dict[str, str], config: dict[str, str] | None = None,
-              preview: bool = False) -> ProgramRun:
-    """Run __main__.py for STACK with ENVIRON as the whole environment."""
+              preview: bool = False, record_into: list[Registration] | None = None) -> ProgramRun:
+    """Run __main__.py for STACK with ENVIRON as the whole environment.
+
+    Registrations go to RECORD_INTO when given, so a caller can see what was
+    declared before the program failed."""
     pulumi.runtime.set_all_config({**stack_config(stack), **(config or {})})
     pulumi_settings.set_root_resource(None)
-    monitor = RecordingMonitor(StandInProvider())
+    monitor = RecordingMonitor(StandInProvider(), [] if record_into is None else record_into)
     pulumi.runtime.set_mocks(monitor.mocks, project="whatsapp-miner", stack=stack, preview=preview, monitor=monitor)
     run = ProgramRun(monitor.registrations)
 

@@ -2,7 +2,7 @@
 # Start the daemons the tests need: dockerd, a local registry, sshd (by the
 # tests themselves) and a moto server. Daemon output goes to log files under
 # $CI_LOG_DIR, never to our stdout/stderr, so nothing holds CI's output open.
-# Source this file; call start_services, and stop_services on exit.
+# Source this file; call start_services, and stop_services on exit (trap).
 set -Eeuo pipefail
 
 readonly CI_LOG_DIR="${CI_LOG_DIR:-/tmp/whatsapp-miner-ci}"

@@ -1,0 +1,256 @@
+"""The resource graph of each real stack, under Pulumi mocks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.settings import SettingsError
+from tests.support.pulumi_program import ProgramRun, run_stack
+
+SECRET_KEY = "wJalr/XUtnFEMI+K7MDENG"
+API_TOKEN = 'tok en # with $HOME and "quotes"'
+SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE=\n-----END OPENSSH PRIVATE KEY-----"
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+
+
+def doppler_env(**overrides: str) -> dict[str, str]:
+    """Secrets as Doppler and the CI secrets deliver them: aliases, quoted."""
+    return {
+        "AWS_IAM_WHATSAPP_MINER_ACCESS_KEY_ID": '"AKIAEXAMPLE"',
+        "AWS_IAM_WHATSAPP_MINER_ACCESS_KEY": f"'{SECRET_KEY}'",
+        "AWS_EC2_REGION": '"eu-west-1"',
+        "SSH_PRIVATE_KEY": SSH_KEY,
+        "WHATSAPP_MINER_EC2_HOST": "10.0.0.5",
+        "WHATSAPP_API_TOKEN": f'"{API_TOKEN}"',
+        **overrides,
+    }
+
+
+@pytest.fixture(scope="module", params=["dev", "prd"])
+def remote_stack(request) -> tuple[str, ProgramRun]:
+    return request.param, run_stack(request.param, doppler_env())
+
+
+@pytest.fixture(scope="module")
+def local_stack() -> ProgramRun:
+    return run_stack("local", {})
+
+
+def test_each_stack_names_repository_tag_project_and_dir_after_its_environment(remote_stack):
+    env, run = remote_stack
+    assert run.named("registry-repository").inputs["name"] == f"whatsapp-miner-{env}"
+    image = run.named("app-image").inputs
+    assert image["imageName"].endswith(f"/whatsapp-miner-{env}:{env}")
+    deploy = run.named("app-deploy").inputs["create"]
+    assert f"--project whatsapp-miner-{env}" in deploy
+    assert f"--dir /home/ec2-user/whatsapp-miner/{env} " in deploy
+    assert run.named("app-env-file").inputs["stdin"].startswith(f"ENV_NAME='{env}'\n")
+
+
+def test_doppler_aliases_are_mapped_unquoted_and_given_to_an_explicit_provider(remote_stack):
+    _, run = remote_stack
+    provider = run.named("aws")
+    assert provider.type == "pulumi:providers:aws"
+    assert provider.inputs["accessKey"] == "AKIAEXAMPLE"
+    assert provider.inputs["secretKey"] == SECRET_KEY
+    assert provider.inputs["region"] == "eu-west-1"
+    for name in ("registry-repository", "registry-lifecycle"):
+        assert run.named(name).provider.startswith(provider.urn), name
+    assert run.named("app-deploy").inputs["stdin"] == (
+        f"export AWS_ACCESS_KEY_ID=AKIAEXAMPLE\nexport AWS_SECRET_ACCESS_KEY={SECRET_KEY}\n"
+    )
+
+
+def test_standard_names_work_without_the_aliases():
+    run = run_stack("dev", {
+        "AWS_ACCESS_KEY_ID": "AKIASTANDARD", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_DEFAULT_REGION": "us-east-2",
+        "SSH_PRIVATE_KEY": SSH_KEY, "WHATSAPP_MINER_EC2_HOST": "10.0.0.5", "WHATSAPP_API_TOKEN": "t",
+    })
+    assert run.named("aws").inputs["accessKey"] == "AKIASTANDARD"
+    assert run.named("aws").inputs["region"] == "us-east-2"
+
+
+def test_missing_credentials_fail_with_both_accepted_names_before_any_resource():
+    env = {key: value for key, value in doppler_env().items() if not key.startswith("AWS_")}
+    declared: list = []
+    with pytest.raises(SettingsError) as error:
+        run_stack("prd", env, record_into=declared)
+    assert [r.type for r in declared] == ["pulumi:pulumi:Stack"]
+    for name, alias in (
+        ("AWS_ACCESS_KEY_ID", "AWS_IAM_WHATSAPP_MINER_ACCESS_KEY_ID"),
+        ("AWS_SECRET_ACCESS_KEY", "AWS_IAM_WHATSAPP_MINER_ACCESS_KEY"),
+        ("AWS_DEFAULT_REGION", "AWS_EC2_REGION"),
+    ):
+        assert f"{name} (or {alias})" in str(error.value)
+
+
+def test_ecr_repository_scans_on_push_and_keeps_a_bounded_history(remote_stack):
+    env, run = remote_stack
+    repository = run.named("registry-repository").inputs
+    assert repository["imageScanningConfiguration"] == {"scanOnPush": True}
+    assert repository["forceDelete"] is (env == "dev")
+    rules = json.loads(run.named("registry-lifecycle").inputs["policy"])["rules"]
+    assert rules[0]["selection"]["tagStatus"] == "untagged"
+    assert rules[1]["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan",
+                                     "countNumber": {"dev": 10, "prd": 30}[env]}
+
+
+def test_image_is_pushed_with_ecr_auth_and_deployed_by_digest_never_by_tag(remote_stack):
+    env, run = remote_stack
+    image = run.named("app-image").inputs
+    assert image["skipPush"] is False
+    assert image["registry"]["username"] == "AWS"
+    assert "registry.password" in run.named("app-image").secret_inputs
+    assert image["build"]["args"] == {"BASE_IMAGE": "python:3.12-slim"}
+    ref = run.outputs["imageRef"]
+    assert "@sha256:" in ref and f":{env}" not in ref
+    assert f"--image {ref} " in run.named("app-deploy").inputs["create"]
+    assert run.outputs["deployedDigest"] == ref.split("@")[1]
+    assert json.loads(run.outputs["status"])["verified"] is True
+
+
+def test_files_and_env_are_in_place_before_the_deploy_runs(remote_stack):
+    _, run = remote_stack
+    for prerequisite in ("app-compose-file", "app-host-tool", "app-env-file", "app-image"):
+        assert run.depends_on("app-deploy", prerequisite), prerequisite
+    assert run.named("app-compose-file").inputs["remotePath"].endswith("/docker-compose.yml")
+    assert run.named("app-host-tool").inputs["remotePath"].endswith("/host-deploy")
+
+
+def test_env_file_is_written_from_stdin_with_mode_0600_and_logs_nothing(remote_stack):
+    env, run = remote_stack
+    writer = run.named("app-env-file")
+    assert writer.inputs["create"].startswith("umask 077 && ")
+    assert "stdin" in writer.secret_inputs
+    assert writer.inputs["logging"] == "none"
+    assert writer.inputs["stdin"] == f"ENV_NAME='{env}'\nWHATSAPP_API_TOKEN='{API_TOKEN}'\n"
+
+
+def test_no_secret_value_appears_outside_secret_inputs_or_in_outputs(remote_stack):
+    _, run = remote_stack
+    secrets = ("AKIAEXAMPLE", SECRET_KEY, API_TOKEN, "b3BlbnNzaC1rZXktdjE=", "ecr-token")
+    for registration in run.registrations:
+        plain = {key: value for key, value in registration.inputs.items()
+                 if not any(path == key or path.startswith(f"{key}.") or path.startswith(f"{key}[")
+                            for path in registration.secret_inputs)}
+        text = json.dumps(plain)
+        for secret in secrets:
+            assert secret not in text, f"{registration.name} shows a secret in plaintext"
+    exported = json.dumps(run.outputs)
+    assert not any(secret in exported for secret in secrets)
+
+
+def test_remote_commands_avoid_setenv_and_previous_output(remote_stack):
+    _, run = remote_stack
+    commands = run.of_type("command:remote:Command")
+    assert {c.name for c in commands} == {"app-env-file", "app-deploy", "app-teardown"}
+    for command in commands:
+        assert "environment" not in command.inputs, command.name
+        assert command.inputs["addPreviousOutputInEnv"] is False, command.name
+
+
+def test_nothing_replaced_by_triggers_has_a_delete_and_teardown_is_never_replaced(remote_stack):
+    env, run = remote_stack
+    for registration in run.registrations:
+        if registration.inputs.get("triggers"):
+            assert "delete" not in registration.inputs, registration.name
+    teardown = run.named("app-teardown").inputs
+    assert "triggers" not in teardown and "create" not in teardown
+    home = f"/home/ec2-user/whatsapp-miner/{env}"
+    assert teardown["delete"] == f"bash {home}/host-deploy down --dir {home} --project whatsapp-miner-{env}"
+
+
+def test_deploy_is_triggered_by_files_and_env_and_logs_nothing_while_it_carries_credentials(remote_stack):
+    _, run = remote_stack
+    deploy = run.named("app-deploy")
+    triggers = deploy.inputs["triggers"]
+    assert len(triggers) == 3 and all(t.startswith("sha256:") for t in triggers[:2])
+    assert "triggers[2]" in deploy.secret_inputs  # the .env content
+    assert "stdin" in deploy.secret_inputs
+    assert deploy.inputs["logging"] == "none"
+    assert deploy.inputs["create"].startswith('eval "$(cat)" && bash ')
+
+
+def test_a_second_run_declares_the_same_host_commands_so_a_no_op_up_runs_nothing():
+    first, second = run_stack("prd", doppler_env()), run_stack("prd", doppler_env())
+    # The ECR token differs between the runs; it must reach no command.
+    assert first.named("app-image").inputs["registry"]["password"] != second.named("app-image").inputs["registry"][
+        "password"]
+    for registration in first.registrations:
+        if registration.type.startswith("command:"):
+            assert registration.inputs == second.named(registration.name).inputs, registration.name
+
+
+def test_connection_retries_are_bounded_and_the_host_key_is_pinned_when_configured():
+    run = run_stack("prd", doppler_env(), {"whatsapp-miner:sshHostKey": HOST_KEY})
+    connection = run.named("app-deploy").inputs["connection"]
+    assert connection["hostKey"] == HOST_KEY
+    assert 0 < connection["dialErrorLimit"] <= 100
+    assert 0 < connection["perDialTimeout"] <= 60
+    assert connection["privateKey"] == SSH_KEY
+    assert connection["host"] == "10.0.0.5"
+
+
+def test_instance_role_sends_no_credentials_to_the_host():
+    run = run_stack("prd", doppler_env(), {"whatsapp-miner:hostAwsCredentials": "instance-role"})
+    deploy = run.named("app-deploy").inputs
+    assert "stdin" not in deploy
+    assert deploy["create"].startswith("bash ")
+    assert deploy["logging"] == "stdoutAndStderr"
+
+
+def test_local_stack_builds_without_pushing_and_deploys_on_this_machine(local_stack):
+    run = local_stack
+    assert not run.of_type("pulumi:providers:aws") and not run.of_type("aws:ecr/repository:Repository")
+    image = run.named("app-image").inputs
+    assert image["skipPush"] is True and "registry" not in image
+    assert not run.of_type("command:remote:Command") and not run.of_type("command:remote:CopyToRemote")
+    assert {c.name for c in run.of_type("command:local:Command")} == {
+        "app-files", "app-env-file", "app-deploy", "app-teardown"}
+    assert run.depends_on("app-deploy", "app-files")
+    assert run.outputs["host"] == "localhost"
+    assert run.outputs["deployedDigest"] == run.outputs["imageRef"]
+    assert "--project whatsapp-miner-local" in run.named("app-deploy").inputs["create"]
+
+
+def test_a_pinned_digest_is_deployed_without_building():
+    digest = "sha256:" + "ab" * 32
+    run = run_stack("prd", doppler_env(), {"whatsapp-miner:imageDigest": digest})
+    assert not run.of_type("docker:index/image:Image")
+    assert run.outputs["imageRef"].endswith(f"/whatsapp-miner-prd@{digest}")
+    assert f"@{digest} " in run.named("app-deploy").inputs["create"]
+
+
+def test_deploy_false_builds_and_pushes_only():
+    run = run_stack("dev", doppler_env(), {"whatsapp-miner:deploy": "false"})
+    assert run.of_type("docker:index/image:Image")
+    assert not [r for r in run.registrations if r.type.startswith("command:")]
+    assert "deployedDigest" not in run.outputs
+
+
+@pytest.mark.parametrize(
+    ("config", "env", "message"),
+    [
+        ({"whatsapp-miner:target": "k8s"}, {},
+         "whatsapp-miner:target in Pulumi.dev.yaml: expected one of ec2, local, got 'k8s'"),
+        ({"whatsapp-miner:ecrKeepImages": "ten"}, {},
+         "whatsapp-miner:ecrKeepImages in Pulumi.dev.yaml: expected a positive whole number, got 'ten'"),
+        ({"whatsapp-miner:push": "false"}, {}, "whatsapp-miner:push in Pulumi.dev.yaml: expected true"),
+        ({"whatsapp-miner:imageDigest": "latest"}, {}, "whatsapp-miner:imageDigest in Pulumi.dev.yaml"),
+        ({"whatsapp-miner:containerEnv": "WHATSAPP_API_TOKEN"}, {}, "whatsapp-miner:containerEnv in Pulumi.dev.yaml"),
+        ({"whatsapp-miner:environment": ""}, {}, "whatsapp-miner:environment in Pulumi.dev.yaml"),
+        ({}, {"WHATSAPP_API_TOKEN": ""}, "WHATSAPP_API_TOKEN not set in the environment"),
+        ({}, {"WHATSAPP_MINER_EC2_HOST": ""}, "whatsapp-miner:host in Pulumi.dev.yaml (or WHATSAPP_MINER_EC2_HOST"),
+        ({}, {"SSH_PRIVATE_KEY": ""}, "SSH_PRIVATE_KEY is not set"),
+        ({}, {"WHATSAPP_API_TOKEN": "a'b$c"}, "WHATSAPP_API_TOKEN: a value holding a single quote"),
+    ],
+)
+def test_bad_config_fails_naming_key_and_stack_file_before_any_resource(config, env, message):
+    declared: list = []
+    with pytest.raises(SettingsError) as error:
+        run_stack("dev", doppler_env(**env), config, record_into=declared)
+    assert message in str(error.value)
+    assert [r.type for r in declared] == ["pulumi:pulumi:Stack"]
+    assert "a'b$c" not in str(error.value)  # errors never show a value that may be secret
