@@ -8,7 +8,6 @@ import subprocess
 import pytest
 
 from components.env_file import EnvFileError, render_env_file
-from tests.support import docker_env
 
 AWKWARD_VALUES = {
     "SPACES": "two words  and more",
