@@ -8,6 +8,10 @@ set -Eeuo pipefail
 readonly CI_LOG_DIR="${CI_LOG_DIR:-/tmp/whatsapp-miner-ci}"
 readonly REGISTRY_PORT="${REGISTRY_PORT:-5000}"
 readonly MOTO_PORT="${MOTO_PORT:-5001}"
+# A registry answering under an ECR hostname (port 80, plain HTTP: dockerd
+# treats names that resolve to loopback as insecure), so that host-deploy's
+# ECR login path runs for real against moto's token.
+readonly ECR_STANDIN_HOST="${ECR_STANDIN_HOST:-123456789012.dkr.ecr.us-east-1.amazonaws.com}"
 STARTED_PIDS=()
 
 wait_for() {
@@ -30,22 +34,29 @@ start_dockerd() {
   wait_for dockerd docker info
 }
 
+# start_registry NAME ADDRESS: a docker-registry serving on ADDRESS.
 start_registry() {
-  if curl -fsS "http://127.0.0.1:$REGISTRY_PORT/v2/" >/dev/null 2>&1; then return 0; fi
-  mkdir -p "$CI_LOG_DIR/registry"
-  cat >"$CI_LOG_DIR/registry.yml" <<YAML
+  local name="$1" address="$2"
+  if curl -fsS "http://$address/v2/" >/dev/null 2>&1; then return 0; fi
+  mkdir -p "$CI_LOG_DIR/$name"
+  cat >"$CI_LOG_DIR/$name.yml" <<YAML
 version: 0.1
 storage:
   filesystem:
-    rootdirectory: $CI_LOG_DIR/registry
+    rootdirectory: $CI_LOG_DIR/$name
   delete:
     enabled: true
 http:
-  addr: 127.0.0.1:$REGISTRY_PORT
+  addr: $address
 YAML
-  docker-registry serve "$CI_LOG_DIR/registry.yml" >"$CI_LOG_DIR/registry.log" 2>&1 </dev/null &
+  docker-registry serve "$CI_LOG_DIR/$name.yml" >"$CI_LOG_DIR/$name.log" 2>&1 </dev/null &
   STARTED_PIDS+=("$!")
-  wait_for registry curl -fsS "http://127.0.0.1:$REGISTRY_PORT/v2/"
+  wait_for "$name" curl -fsS "http://$address/v2/"
+}
+
+start_ecr_standin() {
+  grep -q " $ECR_STANDIN_HOST\$" /etc/hosts || echo "127.0.0.1 $ECR_STANDIN_HOST" >>/etc/hosts
+  start_registry ecr-standin 127.0.0.1:80
 }
 
 start_moto() {
@@ -58,10 +69,12 @@ start_moto() {
 start_services() {
   mkdir -p "$CI_LOG_DIR"
   start_dockerd
-  start_registry
+  start_registry registry "127.0.0.1:$REGISTRY_PORT"
+  start_ecr_standin
   start_moto
   export TEST_REGISTRY="127.0.0.1:$REGISTRY_PORT"
   export TEST_AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT"
+  export TEST_ECR_REGISTRY="$ECR_STANDIN_HOST"
 }
 
 stop_services() {

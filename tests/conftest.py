@@ -20,6 +20,16 @@ def registry(docker_engine) -> str:
 
 
 @pytest.fixture(scope="session")
+def ecr_registry(docker_engine) -> str:
+    return docker_env.ecr_standin_registry()
+
+
+@pytest.fixture(scope="session")
+def moto(docker_engine) -> str:
+    return docker_env.moto_endpoint()
+
+
+@pytest.fixture(scope="session")
 def test_base(docker_engine) -> str:
     return docker_env.import_busybox_base()
 

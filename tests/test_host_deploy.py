@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -39,17 +40,17 @@ class HostProject:
     dir: Path
     name: str
 
-    def run(self, action: str, *args: str, background: bool = False):
+    def run(self, action: str, *args: str, background: bool = False, env: dict[str, str] | None = None):
         argv = [str(HOST_DEPLOY), action, "--dir", str(self.dir), "--project", self.name, *args]
-        env = {**os.environ, "DEPLOY_ACTOR": "pytest"}
+        env = {**os.environ, "DEPLOY_ACTOR": "pytest", **(env or {})}
         if background:
             return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         started = time.monotonic()
         done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, check=False)
         return Result(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
 
-    def deploy(self, image: str, *args: str) -> Result:
-        return self.run("deploy", "--image", image, "--timeout", "60", *args)
+    def deploy(self, image: str, *args: str, env: dict[str, str] | None = None) -> Result:
+        return self.run("deploy", "--image", image, "--timeout", "60", *args, env=env)
 
     def container_ids(self) -> dict[str, str]:
         listing = docker_env.run(
@@ -279,6 +280,24 @@ def test_dev_and_prd_side_by_side_stay_separate_and_prune_only_their_own(project
     assert_running_on(prd.run("status"), prd_image)
     assert_running_on(dev.run("status"), images["v3"])
     assert set(dev.container_ids().values()).isdisjoint(prd.container_ids().values())
+
+
+def test_ecr_image_is_pulled_after_logging_in_with_the_aws_cli(project, test_base, ecr_registry, moto, run_id,
+                                                               tmp_path):
+    ref = docker_env.build_and_push(f"{ecr_registry}/host-deploy-ecr-{run_id}")
+    assert not image_present(ref)
+    docker_config = tmp_path / "docker-config"
+    env = {"AWS_ENDPOINT_URL": moto, "AWS_ACCESS_KEY_ID": "AKIATEST", "AWS_SECRET_ACCESS_KEY": "secret",
+           "DOCKER_CONFIG": str(docker_config)}
+    app = project()
+    result = app.deploy(ref, env=env)
+    assert result.code == 0, result.stderr
+    assert f"logging in to {ecr_registry}" in result.stderr
+    assert_running_on(result, ref)
+    # The credential docker stored is the token moto issued to the AWS CLI.
+    token = docker_env.run("aws", "ecr", "get-login-password", "--region", "us-east-1", env={**os.environ, **env})
+    stored = json.loads((docker_config / "config.json").read_text())["auths"][ecr_registry]["auth"]
+    assert base64.b64decode(stored).decode() == f"AWS:{token.stdout.strip()}"
 
 
 def test_audit_log_has_one_json_line_per_action(project, images):

@@ -35,19 +35,38 @@ def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
 def require_docker() -> None:
     """Fail (never skip) when the engine the tests need is not running."""
     if shutil.which("docker") is None:
-        raise RuntimeError("docker is not installed: run the tests through .ci/run")
+        raise RuntimeError("docker is not installed: run the tests through scripts/test")
     if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0:
-        raise RuntimeError("the Docker engine is not running: run the tests through .ci/run")
+        raise RuntimeError("the Docker engine is not running: run the tests through scripts/test")
+
+
+def require_http(what: str, url: str) -> None:
+    """Fail (never skip) when a service the tests need does not answer."""
+    try:
+        urllib.request.urlopen(url, timeout=5).close()
+    except OSError as error:
+        raise RuntimeError(f"no {what} at {url} ({error}): run the tests through scripts/test") from error
 
 
 def registry_address() -> str:
-    """The local registry standing in for ECR; it must answer."""
+    """The local registry standing in for ECR."""
     address = os.environ.get("TEST_REGISTRY", "127.0.0.1:5000")
-    try:
-        urllib.request.urlopen(f"http://{address}/v2/", timeout=5).close()
-    except OSError as error:
-        raise RuntimeError(f"no registry at {address} ({error}): run the tests through .ci/run") from error
+    require_http("registry", f"http://{address}/v2/")
     return address
+
+
+def ecr_standin_registry() -> str:
+    """A registry answering under an ECR hostname (see scripts/services.sh)."""
+    host = os.environ.get("TEST_ECR_REGISTRY", "123456789012.dkr.ecr.us-east-1.amazonaws.com")
+    require_http("ECR stand-in registry", f"http://{host}/v2/")
+    return host
+
+
+def moto_endpoint() -> str:
+    """moto in server mode: the AWS API for boto3 and the AWS CLI."""
+    url = os.environ.get("TEST_AWS_ENDPOINT_URL", "http://127.0.0.1:5001")
+    require_http("moto server", f"{url}/moto-api/")
+    return url
 
 
 def import_busybox_base() -> str:
