@@ -1,0 +1,139 @@
+"""Benchmark: host-deploy beside the naive `pull && down && up -d`.
+
+Measures, on this machine and in the same run, wall time and container
+restarts for a no-op redeploy and for a new-digest deploy, and the time
+until a crash-looping service is detected. Writes bench/results/host-deploy.json.
+Needs what the tests need (run `bash scripts/test` once, or start
+scripts/services.sh yourself).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from tests.support import docker_env
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST_DEPLOY = ROOT / "scripts" / "host-deploy"
+RESULTS = ROOT / "bench" / "results" / "host-deploy.json"
+
+
+class Project:
+    def __init__(self, root: Path, name: str):
+        self.dir, self.name = root, name
+        root.mkdir(parents=True)
+        shutil.copy(docker_env.WORKLOAD / "docker-compose.yml", root / "docker-compose.yml")
+        (root / ".env").write_text("ENV_NAME=bench\n")
+
+    def containers(self) -> dict[str, tuple[str, int]]:
+        """service -> (container id, restart count)."""
+        ids = docker_env.run("docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={self.name}")
+        found = {}
+        for container in ids.stdout.split():
+            line = docker_env.run("docker", "inspect", "--format",
+                                  '{{index .Config.Labels "com.docker.compose.service"}} {{.Id}} {{.RestartCount}}',
+                                  container).stdout.split()
+            found[line[0]] = (line[1], int(line[2]))
+        return found
+
+    def host_deploy(self, image: str) -> float:
+        started = time.monotonic()
+        subprocess.run([str(HOST_DEPLOY), "deploy", "--dir", str(self.dir), "--project", self.name,
+                        "--image", image, "--timeout", "120"], capture_output=True, check=False)
+        return time.monotonic() - started
+
+    def naive(self, image: str) -> float:
+        started = time.monotonic()
+        env = {**os.environ, "IMAGE": image}
+        for step in (["pull", "--quiet"], ["down"], ["up", "-d"]):
+            subprocess.run(["docker-compose", "-p", self.name, *step], cwd=self.dir, env=env,
+                           capture_output=True, check=False)
+        return time.monotonic() - started
+
+    def crash_detection(self, image: str) -> float | None:
+        """Seconds from the start of the deploy (pull and migration included)
+        until host-deploy reports the failing health gate."""
+        started = time.monotonic()
+        process = subprocess.Popen([str(HOST_DEPLOY), "deploy", "--dir", str(self.dir), "--project", self.name,
+                                    "--image", image, "--timeout", "120"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        detected = None
+        for line in process.stderr:
+            if detected is None and "health gate:" in line:
+                detected = time.monotonic() - started
+        process.wait()
+        return detected
+
+    def down(self) -> None:
+        subprocess.run(["docker-compose", "-p", self.name, "down", "-v"], cwd=self.dir,
+                       env={**os.environ, "IMAGE": "none"}, capture_output=True, check=False)
+
+
+def restarts(before: dict, after: dict) -> int:
+    """Containers recreated or restarted between two snapshots."""
+    count = 0
+    for service, (container, restart_count) in after.items():
+        old = before.get(service)
+        count += old is None or old[0] != container or restart_count > old[1]
+    return count
+
+
+def measure(project: Project, deploy, first: str, second: str) -> dict:
+    deploy(first)
+    before = project.containers()
+    noop_seconds = deploy(first)
+    after_noop = project.containers()
+    new_seconds = deploy(second)
+    return {
+        "noop_redeploy": {"seconds": round(noop_seconds, 2), "restarts": restarts(before, after_noop)},
+        "new_digest": {"seconds": round(new_seconds, 2), "restarts": restarts(after_noop, project.containers())},
+    }
+
+
+def naive_crash_detection(project: Project, good: str, crash: str) -> dict:
+    """The naive path reports success whatever the new image does."""
+    project.naive(good)
+    env = {**os.environ, "IMAGE": crash}
+    up = subprocess.run(["docker-compose", "-p", project.name, "up", "-d"], cwd=project.dir, env=env,
+                        capture_output=True, check=False)
+    return {"seconds": None, "exit_code": up.returncode, "note": "up -d exits 0; nothing watches the crash loop"}
+
+
+def main() -> None:
+    docker_env.require_docker()
+    registry = docker_env.registry_address()
+    docker_env.import_busybox_base()
+    run_id = uuid.uuid4().hex[:8]
+    repo = f"{registry}/bench-{run_id}"
+    v1, v2, crash = (docker_env.build_and_push(repo, mode, version)
+                     for mode, version in (("ok", "1"), ("ok", "2"), ("crash", "1")))
+    with tempfile.TemporaryDirectory() as tmp:
+        ours = Project(Path(tmp) / "ours", f"bench-{run_id}-ours")
+        naive = Project(Path(tmp) / "naive", f"bench-{run_id}-naive")
+        try:
+            results = {
+                "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                            "compose": docker_env.run("docker-compose", "version", "--short").stdout.strip()},
+                "host_deploy": measure(ours, ours.host_deploy, v1, v2),
+                "naive_pull_down_up": measure(naive, naive.naive, v1, v2),
+            }
+            results["host_deploy"]["crash_detected_after"] = {"seconds": round(ours.crash_detection(crash), 2)}
+            results["naive_pull_down_up"]["crash_detected_after"] = naive_crash_detection(naive, v1, crash)
+        finally:
+            ours.down()
+            naive.down()
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
