@@ -28,11 +28,13 @@ ROOT = Path(__file__).resolve().parents[2]
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
 ACCOUNT = "123456789012"
+# Stacks that live with the tests rather than at the top level.
+STACK_FILES = {"rehearsal": ROOT / "tests" / "rehearsal" / "Pulumi.rehearsal.yaml"}
 
 
 def stack_config(stack: str) -> dict[str, str]:
     """The `config:` of Pulumi.<stack>.yaml as Pulumi hands it to a program."""
-    config = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    config = yaml.safe_load((STACK_FILES.get(stack, ROOT / f"Pulumi.{stack}.yaml")).read_text())["config"]
     return {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
 
 
@@ -40,15 +42,15 @@ def _fake_digest(*parts: object) -> str:
     return "sha256:" + hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _unwrap(value, path: str, secrets: set[str]):
+def unwrap(value, path: str, secrets: set[str]):
     """Plain value of a serialized property; records the paths of secrets."""
     if isinstance(value, dict) and value.get(SIG_KEY) == SECRET_VALUE:
         secrets.add(path)
-        return _unwrap(value.get("value"), path, secrets)
+        return unwrap(value.get("value"), path, secrets)
     if isinstance(value, dict):
-        return {key: _unwrap(item, f"{path}.{key}" if path else key, secrets) for key, item in value.items()}
+        return {key: unwrap(item, f"{path}.{key}" if path else key, secrets) for key, item in value.items()}
     if isinstance(value, list):
-        return [_unwrap(item, f"{path}[{index}]", secrets) for index, item in enumerate(value)]
+        return [unwrap(item, f"{path}[{index}]", secrets) for index, item in enumerate(value)]
     return value
 
 
@@ -107,7 +109,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def RegisterResource(self, request):  # the gRPC method's name
         response = super().RegisterResource(request)
         secrets: set[str] = set()
-        inputs = _unwrap(json_format.MessageToDict(request.object), "", secrets)
+        inputs = unwrap(json_format.MessageToDict(request.object), "", secrets)
         self.registrations.append(
             Registration(
                 request.type, request.name, response.urn, inputs, secrets, list(request.dependencies), request.provider
@@ -134,24 +136,25 @@ class ProgramRun:
 
 
 def run_stack(stack: str, environ: dict[str, str], config: dict[str, str] | None = None,
-              preview: bool = False, record_into: list[Registration] | None = None) -> ProgramRun:
-    """Run __main__.py for STACK with ENVIRON as the whole environment.
+              preview: bool = False, record_into: list[Registration] | None = None,
+              mocks: pulumi.runtime.Mocks | None = None, root: Path = ROOT) -> ProgramRun:
+    """Run ROOT/__main__.py for STACK with ENVIRON as the whole environment.
 
     Registrations go to RECORD_INTO when given, so a caller can see what was
-    declared before the program failed."""
+    declared before the program failed. MOCKS answer for the providers."""
     pulumi.runtime.set_all_config({**stack_config(stack), **(config or {})})
     pulumi_settings.set_root_resource(None)
-    monitor = RecordingMonitor(StandInProvider(), [] if record_into is None else record_into)
+    monitor = RecordingMonitor(mocks or StandInProvider(), [] if record_into is None else record_into)
     pulumi.runtime.set_mocks(monitor.mocks, project="whatsapp-miner", stack=stack, preview=preview, monitor=monitor)
     run = ProgramRun(monitor.registrations)
 
     @pulumi.runtime.test
     def program():
-        runpy.run_path(str(ROOT / "__main__.py"))
+        runpy.run_path(str(root / "__main__.py"))
         exports = pulumi_settings.get_root_resource().outputs
         return pulumi.Output.all(**exports).apply(run.outputs.update)
 
     base = {key: os.environ[key] for key in ("PATH", "HOME") if key in os.environ}
-    with chdir(ROOT), mock.patch.dict(os.environ, {**base, **environ}, clear=True):
+    with chdir(root), mock.patch.dict(os.environ, {**base, **environ}, clear=True):
         program()
     return run
