@@ -13,6 +13,6 @@ RUN useradd --system --uid 10001 --home-dir /srv --shell /usr/sbin/nologin app \
 
 WORKDIR /srv
 COPY --chown=root:root app/ /srv/app/
-USER app
+USER 10001
 VOLUME ["/data"]
 CMD ["python3", "-m", "app.miner"]

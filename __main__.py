@@ -60,5 +60,10 @@ if settings.deploy:
         credentials_script=settings.aws.host_login_script if settings.forward_aws_credentials else None,
     ))
     pulumi.export("host", settings.ssh.host if settings.ssh else "localhost")
+    if settings.ssh:  # what scripts/host-status needs to reach host-deploy
+        pulumi.export("sshUser", settings.ssh.user)
+        pulumi.export("sshPort", settings.ssh.port)
+    pulumi.export("hostDir", settings.host_dir)
+    pulumi.export("composeProject", settings.compose_project)
     pulumi.export("deployedDigest", deployment.verified_digest)
     pulumi.export("status", deployment.status)

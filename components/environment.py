@@ -7,6 +7,8 @@ knows both; the program never cares who set a variable.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Mapping
 
 # Standard name -> the alias Doppler and the CI secrets use for it.
@@ -36,3 +38,21 @@ def accepted_names(name: str) -> str:
     """How an error names a variable: both names it may arrive under."""
     alias = ALIASES.get(name)
     return f"{name} (or {alias})" if alias else name
+
+
+def export_standard_names(environ: Mapping[str, str], github_env: str) -> None:
+    """Append the mapped, unquoted standard AWS names to a GitHub Actions env
+    file, masking each value, for tools that read only the standard names
+    (the Pulumi CLI's s3:// state backend)."""
+    with open(github_env, "a", encoding="utf-8") as env_file:
+        for name in ALIASES:
+            value = read(environ, name)
+            if value:
+                print(f"::add-mask::{value}")
+                env_file.write(f"{name}={value}\n")
+
+
+if __name__ == "__main__":
+    if "GITHUB_ENV" not in os.environ:
+        sys.exit("components.environment: GITHUB_ENV is not set (this runs in GitHub Actions)")
+    export_standard_names(os.environ, os.environ["GITHUB_ENV"])

@@ -11,6 +11,7 @@ like successive `pulumi up` runs on one stack.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -164,6 +165,22 @@ def test_first_deploy_from_an_empty_host(rehearsal, first_run):
     with sqlite3.connect(Path(volume) / "whatsapp-miner.sqlite3") as database:
         assert database.execute("SELECT name FROM schema_migrations").fetchall() == [("001_messages.sql",)]
     assert_no_secret_shown(rehearsal, first_run)
+
+
+def test_host_status_reaches_the_host_from_the_stack_outputs(rehearsal, first_run, ssh_host, tmp_path):
+    # The Pulumi CLI is not installable here: a stand-in prints this run's outputs.
+    (tmp_path / "outputs.json").write_text(json.dumps(first_run.outputs))
+    pulumi_cli = tmp_path / "bin" / "pulumi"
+    pulumi_cli.parent.mkdir()
+    pulumi_cli.write_text(f"#!/bin/sh\ncat {tmp_path / 'outputs.json'}\n")
+    pulumi_cli.chmod(0o755)
+    env = {**os.environ, "PATH": f"{pulumi_cli.parent}:{os.environ['PATH']}",
+           "SSH_PRIVATE_KEY": ssh_host.private_key,
+           "SSH_KNOWN_HOSTS": f"[127.0.0.1]:{ssh_host.port} {ssh_host.host_key}"}
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "host-status"), "rehearsal"], env=env,
+                          capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1])["digest"] == first_run.outputs["deployedDigest"]
 
 
 def test_same_program_again_runs_nothing_on_the_host(rehearsal, first_run):
