@@ -43,14 +43,24 @@ class HostProject:
     def run(self, action: str, *args: str, background: bool = False, env: dict[str, str] | None = None):
         argv = [str(HOST_DEPLOY), action, "--dir", str(self.dir), "--project", self.name, *args]
         env = {**os.environ, "DEPLOY_ACTOR": "pytest", **(env or {})}
-        if background:
-            return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if background:  # in its own process group, like a deploy over SSH
+            return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    start_new_session=True)
         started = time.monotonic()
         done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, check=False)
         return Result(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
 
     def deploy(self, image: str, *args: str, env: dict[str, str] | None = None) -> Result:
         return self.run("deploy", "--image", image, "--timeout", "60", *args, env=env)
+
+    def start_holding_lock(self, image: str) -> subprocess.Popen:
+        """Start a deploy in the background; return once it holds the lock."""
+        deploy = self.run("deploy", "--image", image, "--timeout", "60", background=True)
+        owner = self.dir / ".deploy" / "lock.owner"
+        deadline = time.monotonic() + 60
+        while not owner.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return deploy
 
     def container_ids(self) -> dict[str, str]:
         listing = docker_env.run(
@@ -240,11 +250,7 @@ def test_services_removed_from_compose_are_removed_as_orphans(project, images):
 
 def test_concurrent_deploy_of_the_same_dir_is_refused_with_the_holder(project, images):
     app = project()
-    first = app.run("deploy", "--image", images["slow"], "--timeout", "60", background=True)
-    owner = app.dir / ".deploy" / "lock.owner"
-    deadline = time.monotonic() + 60
-    while not owner.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    first = app.start_holding_lock(images["slow"])
     second = app.deploy(images["v1"])
     _, first_err = first.communicate(timeout=300)
     assert second.code == 3, second.stderr
@@ -256,12 +262,8 @@ def test_concurrent_deploy_of_the_same_dir_is_refused_with_the_holder(project, i
 
 def test_a_killed_deploy_leaves_no_lock_behind(project, images):
     app = project()
-    first = app.run("deploy", "--image", images["slow"], "--timeout", "60", background=True)
-    owner = app.dir / ".deploy" / "lock.owner"
-    deadline = time.monotonic() + 60
-    while not owner.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    os.kill(first.pid, signal.SIGKILL)
+    first = app.start_holding_lock(images["slow"])
+    os.killpg(first.pid, signal.SIGKILL)  # the whole run, as a dropped SSH session would
     first.communicate(timeout=60)
     result = app.deploy(images["v1"])
     assert result.code == 0, result.stderr
