@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from components.deployment import verified_digest
 from components.settings import SettingsError
 from tests.support.pulumi_program import ProgramRun, run_stack
 
@@ -254,3 +255,13 @@ def test_bad_config_fails_naming_key_and_stack_file_before_any_resource(config, 
     assert message in str(error.value)
     assert [r.type for r in declared] == ["pulumi:pulumi:Stack"]
     assert "a'b$c" not in str(error.value)  # errors never show a value that may be secret
+
+
+def test_the_update_fails_when_the_host_verified_another_digest_than_was_pushed():
+    pushed = "registry/whatsapp-miner-prd@sha256:" + "a" * 64
+    report = json.dumps({"digest": "sha256:" + "b" * 64, "verified": True})
+    with pytest.raises(ValueError, match=r"host-deploy verified 'sha256:b+', but the program pushed 'sha256:a+'"):
+        verified_digest(f"progress\n{report}\n", pushed)
+    unverified = json.dumps({"digest": "sha256:" + "a" * 64, "verified": False})
+    with pytest.raises(ValueError):
+        verified_digest(unverified, pushed)
