@@ -29,6 +29,7 @@ wait_for() {
 
 start_dockerd() {
   if docker info >/dev/null 2>&1; then return 0; fi
+  mkdir -p "$CI_LOG_DIR"
   dockerd >"$CI_LOG_DIR/dockerd.log" 2>&1 </dev/null &
   STARTED_PIDS+=("$!")
   wait_for dockerd docker info
