@@ -85,6 +85,8 @@ class ComposeDeployment(pulumi.ComponentResource):
             create=commands.write_env_file(args.host_dir),
             stdin=args.env_file,
             secret_stdin=True,
+            # Rewrite when the content changes, whatever the provider diffs on.
+            triggers=[args.env_file],
         )
         forward = args.credentials_script is not None
 
@@ -138,7 +140,8 @@ class ComposeDeployment(pulumi.ComponentResource):
             )
         ]
 
-    def _command(self, name: str, *, secret_stdin: bool = False, depends_on=None, **inputs) -> pulumi.Resource:
+    def _command(self, name: str, *, secret_stdin: bool = False, depends_on: list[pulumi.Resource] | None = None,
+                 **inputs) -> pulumi.Resource:
         """A command on the host: remote over SSH, or local for the local target."""
         opts = pulumi.ResourceOptions(parent=self, depends_on=depends_on or [])
         if self._connection is None:

@@ -126,6 +126,7 @@ def test_env_file_is_written_from_stdin_with_mode_0600_and_logs_nothing(remote_s
     assert writer.inputs["create"].startswith("umask 077 && ")
     assert "stdin" in writer.secret_inputs
     assert writer.inputs["logging"] == "none"
+    assert "triggers[0]" in writer.secret_inputs and "delete" not in writer.inputs
     assert writer.inputs["stdin"] == f"ENV_NAME='{env}'\nWHATSAPP_API_TOKEN='{API_TOKEN}'\n"
 
 
