@@ -202,6 +202,23 @@ def test_an_app_change_deploys_and_verifies_a_new_digest(rehearsal, first_run):
     assert_no_secret_shown(rehearsal, changed)
 
 
+def test_a_changed_secret_is_rewritten_and_the_services_pick_it_up(rehearsal):
+    before = rehearsal.containers()
+    rehearsal.environ["GREETING"] = "rotated # value"
+    try:
+        rehearsal.up()
+        assert {"app-env-file", "app-deploy"} <= set(rehearsal.standin.executed)
+        assert "GREETING='rotated # value'" in (rehearsal.host_dir / ".env").read_text()
+        after = rehearsal.containers()
+        assert all(after[name] != before[name] for name in ("miner", "classifier"))
+        container_env = json.loads(docker_env.run("docker", "inspect", "--format", "{{json .Config.Env}}",
+                                                  after["classifier"]).stdout)
+        assert "GREETING=rotated # value" in container_env
+        assert "rotated # value" not in rehearsal.standin.transcript.text()
+    finally:
+        rehearsal.environ["GREETING"] = GREETING
+
+
 def test_a_broken_image_fails_the_deploy_and_the_previous_version_keeps_running(rehearsal):
     running = rehearsal.status()["digest"]
     rehearsal.edit_app("app/miner.py", 'if __name__ == "__main__":\n',
