@@ -8,7 +8,7 @@ import pytest
 
 from components.deployment import verified_digest
 from components.settings import SettingsError
-from tests.support.pulumi_program import ProgramRun, run_stack
+from tests.support.pulumi_program import UNKNOWN, ProgramRun, run_stack
 
 SECRET_KEY = "wJalr/XUtnFEMI+K7MDENG"
 API_TOKEN = 'tok en # with $HOME and "quotes"'
@@ -266,3 +266,11 @@ def test_the_update_fails_when_the_host_verified_another_digest_than_was_pushed(
     unverified = json.dumps({"digest": "sha256:" + "a" * 64, "verified": False})
     with pytest.raises(ValueError):
         verified_digest(unverified, pushed)
+
+
+def test_preview_shows_the_deploy_as_computed_until_the_image_is_built():
+    run = run_stack("prd", doppler_env(), preview=True)
+    assert run.named("app-deploy").inputs["create"] == UNKNOWN
+    assert run.named("app-env-file").inputs["create"].startswith("umask 077")
+    assert run.named("app-compose-file").inputs["remotePath"].endswith("/docker-compose.yml")
+    assert "deployedDigest" not in run.outputs

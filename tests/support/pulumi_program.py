@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
 ACCOUNT = "123456789012"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # how the engine serializes an unknown value
 # Stacks that live with the tests rather than at the top level.
 STACK_FILES = {"rehearsal": ROOT / "tests" / "rehearsal" / "Pulumi.rehearsal.yaml"}
 
@@ -73,11 +74,12 @@ class StandInProvider(pulumi.runtime.Mocks):
         if args.typ == "aws:ecr/repository:Repository":
             state["repositoryUrl"] = f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/{args.inputs['name']}"
             state["registryId"] = ACCOUNT
-        elif args.typ == "docker:index/image:Image":
+        elif args.typ == "docker:index/image:Image" and not pulumi.runtime.is_dry_run():
+            # In preview pulumi-docker does not build, so the digest stays unknown.
             digest = _fake_digest(args.inputs.get("build"))
             repository = args.inputs["imageName"].rsplit(":", 1)[0]
             state["repoDigest"] = digest if args.inputs.get("skipPush") else f"{repository}@{digest}"
-        elif args.typ.startswith("command:") and "create" in args.inputs:
+        elif args.typ.startswith("command:") and "create" in args.inputs and not pulumi.runtime.is_dry_run():
             state["stdout"] = self._host_deploy_report(args.inputs["create"])
             state["stderr"] = ""
         return f"{args.name}-id", state
