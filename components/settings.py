@@ -199,15 +199,15 @@ def _container_env(read: _Reader, environ: Mapping[str, str], env_name: str) -> 
     names = read.names("containerEnv")
     if "ENV_NAME" in names:
         raise read.error("containerEnv", "names other than ENV_NAME (it is always set to the environment)")
-    missing = [name for name in names if environment.read(environ, name) is None]
+    values = {name: environment.read(environ, name) for name in names}
+    missing = [name for name, value in values.items() if value is None]
     if missing:
         raise SettingsError(
             f"{', '.join(missing)} not set in the environment "
             f"(listed in {NAMESPACE}:containerEnv in {read.stack_file})"
         )
-    values = {"ENV_NAME": env_name, **{name: environment.read(environ, name) for name in names}}
     try:
-        return _secret(render_env_file(values))
+        return _secret(render_env_file({"ENV_NAME": env_name, **values}))
     except EnvFileError as error:
         raise SettingsError(f"{error} (listed in {NAMESPACE}:containerEnv in {read.stack_file})") from None
 

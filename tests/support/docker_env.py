@@ -101,8 +101,14 @@ def build_and_push(repository: str, mode: str = "ok", version: str = "1") -> str
         "--build-arg", f"VERSION={version}",
         "-t", tag, str(WORKLOAD),
     )
-    run("docker", "push", tag)
-    digests = run("docker", "image", "inspect", "--format", "{{range .RepoDigests}}{{println .}}{{end}}", tag)
-    ref = next(line for line in digests.stdout.split() if line.startswith(repository + "@"))
+    ref = push(tag)
     run("docker", "image", "rm", tag)  # deploys must work from the digest alone
     return ref
+
+
+def push(tag: str) -> str:
+    """Push TAG (`repository:tag`) and return its `repository@sha256:...`."""
+    run("docker", "push", tag)
+    repository = tag.rsplit(":", 1)[0]
+    digests = run("docker", "image", "inspect", "--format", "{{range .RepoDigests}}{{println .}}{{end}}", tag)
+    return next(line for line in digests.stdout.split() if line.startswith(repository + "@"))

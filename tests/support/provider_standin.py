@@ -153,11 +153,7 @@ class ProviderStandIn(pulumi.runtime.Mocks):
         self._check([*argv, build["context"]])
         if inputs.get("skipPush"):
             return docker_env.run("docker", "image", "inspect", "--format", "{{.Id}}", name).stdout.strip()
-        self._check(["docker", "push", name])
-        repository = name.rsplit(":", 1)[0]
-        digests = docker_env.run("docker", "image", "inspect", "--format",
-                                 "{{range .RepoDigests}}{{println .}}{{end}}", name).stdout.split()
-        return next(d for d in digests if d.startswith(repository + "@"))
+        return docker_env.push(name)
 
     # ------------------------------------------------------------ commands
 

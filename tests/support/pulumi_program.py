@@ -66,7 +66,7 @@ class Registration:
     provider: str
 
 
-class StandInProvider(pulumi.runtime.Mocks):
+class ScriptedProviders(pulumi.runtime.Mocks):
     """Answers as the providers would, without touching anything."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
@@ -146,7 +146,7 @@ def run_stack(stack: str, environ: dict[str, str], config: dict[str, str] | None
     declared before the program failed. MOCKS answer for the providers."""
     pulumi.runtime.set_all_config({**stack_config(stack), **(config or {})})
     pulumi_settings.set_root_resource(None)
-    monitor = RecordingMonitor(mocks or StandInProvider(), [] if record_into is None else record_into)
+    monitor = RecordingMonitor(mocks or ScriptedProviders(), [] if record_into is None else record_into)
     pulumi.runtime.set_mocks(monitor.mocks, project="whatsapp-miner", stack=stack, preview=preview, monitor=monitor)
     run = ProgramRun(monitor.registrations)
 
