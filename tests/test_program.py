@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -190,8 +191,11 @@ def test_connection_retries_are_bounded_and_the_host_key_is_pinned_when_configur
     run = run_stack("prd", doppler_env(), {"whatsapp-miner:sshHostKey": HOST_KEY})
     connection = run.named("app-deploy").inputs["connection"]
     assert connection["hostKey"] == HOST_KEY
-    assert 0 < connection["dialErrorLimit"] <= 100
-    assert 0 < connection["perDialTimeout"] <= 60
+    assert (connection["dialErrorLimit"], connection["perDialTimeout"]) == (30, 10)  # documented defaults
+    tuned = run_stack("prd", doppler_env(), {"whatsapp-miner:sshDialErrorLimit": "7",
+                                             "whatsapp-miner:sshPerDialTimeout": "4"})
+    tuned_connection = tuned.named("app-deploy").inputs["connection"]
+    assert (tuned_connection["dialErrorLimit"], tuned_connection["perDialTimeout"]) == (7, 4)
     assert connection["privateKey"] == SSH_KEY
     assert connection["host"] == "10.0.0.5"
 
@@ -284,3 +288,34 @@ def test_ci_maps_the_aliases_to_standard_names_unquoted_and_masked(tmp_path, cap
         f"AWS_ACCESS_KEY_ID=AKIAEXAMPLE\nAWS_SECRET_ACCESS_KEY={SECRET_KEY}\nAWS_DEFAULT_REGION=eu-west-1\n"
     )
     assert f"::add-mask::{SECRET_KEY}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("host_key", "message"),
+    [
+        ("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ", "(an ssh-rsa key would be checked with SHA-1"),
+        ("ssh-ed25519", "expected an ssh-ed25519 or ecdsa-sha2-nistp* public host key"),
+        ("ssh-ed25519 not-base64!", "whose key data is a ssh-ed25519 key"),
+        (HOST_KEY.replace("ssh-ed25519", "ecdsa-sha2-nistp256"), "whose key data is a ecdsa-sha2-nistp256 key"),
+    ],
+)
+def test_a_host_key_the_connection_cannot_verify_is_refused_at_config_time(host_key, message):
+    declared: list = []
+    with pytest.raises(SettingsError, match=re.escape(message)) as error:
+        run_stack("prd", doppler_env(), {"whatsapp-miner:sshHostKey": host_key}, record_into=declared)
+    assert "whatsapp-miner:sshHostKey in Pulumi.prd.yaml" in str(error.value)
+    assert [r.type for r in declared] == ["pulumi:pulumi:Stack"]
+
+
+@pytest.mark.parametrize("key", ["ecrKeepImages", "sshPort", "sshDialErrorLimit", "healthTimeout", "keepHostImages"])
+def test_zero_is_refused_for_positive_whole_numbers(key):
+    with pytest.raises(SettingsError, match=f"whatsapp-miner:{key} in Pulumi.prd.yaml: expected a positive whole"):
+        run_stack("prd", doppler_env(), {f"whatsapp-miner:{key}": "0"})
+
+
+def test_the_ecr_token_is_looked_up_with_the_explicit_provider():
+    run = run_stack("prd", doppler_env())
+    provider = run.named("aws")
+    lookup = "aws:ecr/getAuthorizationToken:getAuthorizationToken"
+    token_lookups = [ref for token, ref in run.invokes if token == lookup]
+    assert token_lookups and all(ref.startswith(provider.urn + "::") for ref in token_lookups)

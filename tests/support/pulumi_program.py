@@ -69,17 +69,22 @@ class Registration:
 class ScriptedProviders(pulumi.runtime.Mocks):
     """Answers as the providers would, without touching anything."""
 
+    def __init__(self, preview: bool):
+        # Told, not read from is_dry_run(): the SDK's mock monitor answers
+        # outside the program's context, where the settings are not set.
+        self.preview = preview
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         state = dict(args.inputs)
         if args.typ == "aws:ecr/repository:Repository":
             state["repositoryUrl"] = f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/{args.inputs['name']}"
             state["registryId"] = ACCOUNT
-        elif args.typ == "docker:index/image:Image" and not pulumi.runtime.is_dry_run():
+        elif args.typ == "docker:index/image:Image" and not self.preview:
             # In preview pulumi-docker does not build, so the digest stays unknown.
             digest = _fake_digest(args.inputs.get("build"))
             repository = args.inputs["imageName"].rsplit(":", 1)[0]
             state["repoDigest"] = digest if args.inputs.get("skipPush") else f"{repository}@{digest}"
-        elif args.typ.startswith("command:") and "create" in args.inputs and not pulumi.runtime.is_dry_run():
+        elif args.typ.startswith("command:") and "create" in args.inputs and not self.preview:
             state["stdout"] = self._host_deploy_report(args.inputs["create"])
             state["stderr"] = ""
         return f"{args.name}-id", state
@@ -107,6 +112,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: pulumi.runtime.Mocks, registrations: list[Registration]):
         super().__init__(mocks)
         self.registrations = registrations
+        self.invokes: list[tuple[str, str]] = []
+
+    def Invoke(self, request):  # the gRPC method's name
+        self.invokes.append((request.tok, request.provider))
+        return super().Invoke(request)
 
     def RegisterResource(self, request):  # the gRPC method's name
         response = super().RegisterResource(request)
@@ -123,6 +133,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 @dataclass
 class ProgramRun:
     registrations: list[Registration]
+    invokes: list[tuple[str, str]]
+    """(token, provider reference) of every invoke."""
     outputs: dict = field(default_factory=dict)
 
     def of_type(self, type_: str) -> list[Registration]:
@@ -138,25 +150,24 @@ class ProgramRun:
 
 
 def run_stack(stack: str, environ: dict[str, str], config: dict[str, str] | None = None,
-              preview: bool = False, record_into: list[Registration] | None = None,
-              mocks: pulumi.runtime.Mocks | None = None, root: Path = ROOT) -> ProgramRun:
-    """Run ROOT/__main__.py for STACK with ENVIRON as the whole environment.
+              preview: bool = False, record_into: list[Registration] | None = None) -> ProgramRun:
+    """Run __main__.py for STACK with ENVIRON as the whole environment.
 
     Registrations go to RECORD_INTO when given, so a caller can see what was
-    declared before the program failed. MOCKS answer for the providers."""
+    declared before the program failed."""
     pulumi.runtime.set_all_config({**stack_config(stack), **(config or {})})
     pulumi_settings.set_root_resource(None)
-    monitor = RecordingMonitor(mocks or ScriptedProviders(), [] if record_into is None else record_into)
+    monitor = RecordingMonitor(ScriptedProviders(preview), [] if record_into is None else record_into)
     pulumi.runtime.set_mocks(monitor.mocks, project="whatsapp-miner", stack=stack, preview=preview, monitor=monitor)
-    run = ProgramRun(monitor.registrations)
+    run = ProgramRun(monitor.registrations, monitor.invokes)
 
     @pulumi.runtime.test
     def program():
-        runpy.run_path(str(root / "__main__.py"))
+        runpy.run_path(str(ROOT / "__main__.py"))
         exports = pulumi_settings.get_root_resource().outputs
         return pulumi.Output.all(**exports).apply(run.outputs.update)
 
     base = {key: os.environ[key] for key in ("PATH", "HOME") if key in os.environ}
-    with chdir(root), mock.patch.dict(os.environ, {**base, **environ}, clear=True):
+    with chdir(ROOT), mock.patch.dict(os.environ, {**base, **environ}, clear=True):
         program()
     return run

@@ -45,8 +45,9 @@ def _keygen(path: Path) -> None:
     docker_env.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "whatsapp-miner-test", "-f", str(path))
 
 
-def start_sshd(workdir: Path) -> SshHost:
-    """sshd on a free loopback port, accepting one throwaway client key."""
+def start_sshd(workdir: Path, session_env: dict[str, str] | None = None) -> SshHost:
+    """sshd on a free loopback port, accepting one throwaway client key.
+    SESSION_ENV is the host's own environment for every session (SetEnv)."""
     if not SSHD.exists():
         raise RuntimeError(f"{SSHD} is missing: apt-get install openssh-server (scripts/setup does)")
     _keygen(workdir / "host_key")
@@ -60,6 +61,7 @@ def start_sshd(workdir: Path) -> SshHost:
         "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
         "StrictModes no\nUsePAM no\nAcceptEnv LANG LC_*\n"
         f"Subsystem sftp {SFTP_SERVER}\n"
+        + "".join(f"SetEnv {name}={value}\n" for name, value in (session_env or {}).items())
     )
     Path("/run/sshd").mkdir(exist_ok=True)
     log = (workdir / "sshd.log").open("w")

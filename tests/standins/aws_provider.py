@@ -1,0 +1,133 @@
+"""Test stand-in for the pulumi-aws provider plugin: the ECR resources on moto.
+
+pulumi-aws cannot be built here (its provider go.mod replaces the Terraform
+provider with ../upstream). This implements exactly what the program uses,
+against moto (AWS_ENDPOINT_URL), with the real provider's rules:
+
+- `aws:ecr/repository:Repository`: `name` and `encryptionConfigurations`
+  replace, anything else updates in place (terraform-provider-aws
+  internal/service/ecr/repository.go: ForceNew on name and
+  encryption_configuration); `imageTagMutability` defaults to MUTABLE;
+  delete refuses a repository holding images unless `forceDelete`;
+- `aws:ecr/lifecyclePolicy:LifecyclePolicy`: it has no update, so any change
+  replaces it, the old policy deleted first (lifecycle_policy.go: ForceNew on
+  repository and policy; pulumi-aws provider/resources.go: DeleteBeforeReplace);
+- `aws:ecr/getAuthorizationToken:getAuthorizationToken`: a fresh token on
+  every call, `password` secret (Sensitive in the schema);
+- the provider's own config: changed credentials or region are an update of
+  the provider only, nothing it manages is touched (pulumi-aws v7 dropped the
+  replace on region, pulumi/pulumi-aws#5656).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+
+import boto3
+from pulumi.provider.experimental import provider as p
+
+from tests.standins.plugin import changed_keys, diff, plain_map, resource_type, serve, wrap
+
+REPOSITORY = "aws:ecr/repository:Repository"
+LIFECYCLE_POLICY = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+AUTHORIZATION_TOKEN = "aws:ecr/getAuthorizationToken:getAuthorizationToken"
+REPLACE_ON = {REPOSITORY: ("name", "encryptionConfigurations"), LIFECYCLE_POLICY: ("repository", "policy")}
+
+
+class AwsStandIn(p.Provider):
+    def __init__(self):
+        self.config: dict = {}
+
+    async def diff_config(self, request: p.DiffRequest) -> p.DiffResponse:
+        return diff(changed_keys(request.old_state, request.new_inputs))
+
+    async def configure(self, request: p.ConfigureRequest) -> p.ConfigureResponse:
+        self.config = plain_map(request.args)
+        return p.ConfigureResponse(accept_secrets=True, supports_preview=True)
+
+    def _ecr(self):
+        return boto3.client(
+            "ecr",
+            endpoint_url=os.environ["AWS_ENDPOINT_URL"],
+            region_name=self.config.get("region") or "us-east-1",
+            aws_access_key_id=self.config.get("accessKey") or "testing",
+            aws_secret_access_key=self.config.get("secretKey") or "testing",
+        )
+
+    async def check(self, request: p.CheckRequest) -> p.CheckResponse:
+        inputs = dict(request.new_inputs)
+        if resource_type(request) == REPOSITORY and "imageTagMutability" not in inputs:
+            inputs["imageTagMutability"] = wrap("MUTABLE")
+        return p.CheckResponse(inputs=inputs)
+
+    async def diff(self, request: p.DiffRequest) -> p.DiffResponse:
+        changed = changed_keys(request.old_state, request.new_inputs, keys=request.new_inputs.keys())
+        response = diff(changed, replace_on=REPLACE_ON.get(resource_type(request), ()))
+        response.delete_before_replace = resource_type(request) == LIFECYCLE_POLICY
+        return response
+
+    async def create(self, request: p.CreateRequest) -> p.CreateResponse:
+        inputs = plain_map(request.properties)
+        if resource_type(request) == REPOSITORY:
+            outputs = {} if request.preview else self._create_repository(inputs)
+            return p.CreateResponse(inputs.get("name"), {**request.properties, **outputs})
+        if resource_type(request) == LIFECYCLE_POLICY:
+            if not request.preview:
+                self._put_policy(inputs)
+            return p.CreateResponse(inputs["repository"], dict(request.properties))
+        raise NotImplementedError(f"the aws stand-in does not implement {resource_type(request)}")
+
+    async def update(self, request: p.UpdateRequest) -> p.UpdateResponse:
+        news = plain_map(request.news)
+        if not request.preview:
+            self._configure_repository(news)
+        return p.UpdateResponse({**request.olds, **request.news})
+
+    async def delete(self, request: p.DeleteRequest) -> None:
+        state = plain_map(request.properties)
+        ecr = self._ecr()
+        if resource_type(request) == REPOSITORY:
+            ecr.delete_repository(repositoryName=state["name"], force=bool(state.get("forceDelete")))
+        elif resource_type(request) == LIFECYCLE_POLICY:
+            with contextlib.suppress(ecr.exceptions.RepositoryNotFoundException):  # gone with its repository
+                ecr.delete_lifecycle_policy(repositoryName=state["repository"])
+
+    async def invoke(self, request: p.InvokeRequest) -> p.InvokeResponse:
+        if request.tok != AUTHORIZATION_TOKEN:
+            raise NotImplementedError(f"the aws stand-in does not implement {request.tok}")
+        data = self._ecr().get_authorization_token()["authorizationData"][0]
+        user, password = base64.b64decode(data["authorizationToken"]).decode().split(":", 1)
+        return p.InvokeResponse({
+            "userName": wrap(user), "password": wrap(password, secret=True),
+            "authorizationToken": wrap(data["authorizationToken"], secret=True),
+            "proxyEndpoint": wrap(data["proxyEndpoint"]), "expiresAt": wrap(str(data["expiresAt"])),
+        })
+
+    def _create_repository(self, inputs: dict) -> dict:
+        ecr = self._ecr()
+        repository = ecr.create_repository(repositoryName=inputs["name"])["repository"]
+        self._configure_repository(inputs)
+        return {key: wrap(value) for key, value in {
+            "arn": repository["repositoryArn"], "registryId": repository["registryId"],
+            "repositoryUrl": repository["repositoryUri"],
+        }.items()}
+
+    def _configure_repository(self, inputs: dict) -> None:
+        ecr = self._ecr()
+        ecr.put_image_tag_mutability(repositoryName=inputs["name"], imageTagMutability=inputs["imageTagMutability"])
+        scanning = inputs.get("imageScanningConfiguration") or {}
+        ecr.put_image_scanning_configuration(
+            repositoryName=inputs["name"],
+            imageScanningConfiguration={"scanOnPush": bool(scanning.get("scanOnPush"))},
+        )
+
+    def _put_policy(self, inputs: dict) -> None:
+        json.loads(inputs["policy"])  # the real provider validates the JSON too
+        self._ecr().put_lifecycle_policy(repositoryName=inputs["repository"], lifecyclePolicyText=inputs["policy"])
+
+
+if __name__ == "__main__":
+    serve(AwsStandIn(), "7.51.1")

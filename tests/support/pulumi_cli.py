@@ -1,0 +1,113 @@
+"""The real Pulumi CLI on a copy of the program, with a file:// backend.
+
+The CLI comes from scripts/pulumi-from-source (on PATH in scripts/test);
+the plugins it cannot get here are the stand-ins in tests/standins, put on
+PATH first, where the CLI looks for plugins. Everything the CLI prints is
+kept, so tests can check that no secret ever shows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+STANDINS = ROOT / "tests" / "standins" / "bin"
+PROGRAM_FILES = ("__main__.py", "Pulumi.yaml", "Pulumi.local.yaml", "Dockerfile", ".dockerignore",
+                 "docker-compose.yml", "app", "components", "scripts")
+PASSPHRASE = "rehearsal passphrase"
+
+
+def require_cli() -> str:
+    cli = shutil.which("pulumi")
+    if cli is None:
+        raise RuntimeError("the Pulumi CLI is not on PATH: run the tests with scripts/test "
+                           "(it builds the CLI with scripts/pulumi-from-source)")
+    return cli
+
+
+def copy_program(destination: Path) -> Path:
+    """The program's files in DESTINATION, with the repository's virtualenv."""
+    destination.mkdir(parents=True)
+    for name in PROGRAM_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, destination / name)
+    (destination / ".venv").symlink_to(ROOT / ".venv")
+    return destination
+
+
+@dataclass
+class PulumiProject:
+    """One program copy and one state backend, driven through the CLI."""
+
+    workdir: Path
+    backend: Path
+    environ: dict[str, str]
+    """The whole environment the CLI (and so the program) sees, besides PATH and HOME."""
+    transcript: list[str] = field(default_factory=list)
+
+    def env(self) -> dict[str, str]:
+        path = os.pathsep.join([str(STANDINS), os.environ["PATH"]])
+        return {
+            "PATH": path, "HOME": os.environ.get("HOME", "/root"),
+            "PULUMI_HOME": str(self.backend / ".pulumi-home"),
+            "PULUMI_BACKEND_URL": f"file://{self.backend}",
+            "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            "PULUMI_COPILOT": "false",
+            **self.environ,
+        }
+
+    def run(self, *args: str, check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess:
+        done = subprocess.run(["pulumi", *args, "--non-interactive"], cwd=self.workdir, env=self.env(),
+                              capture_output=True, text=True, check=False, timeout=timeout)
+        self.transcript += [" ".join(args), done.stdout, done.stderr]
+        if check and done.returncode != 0:
+            raise PulumiError(args, done)
+        return done
+
+    def init(self, stack: str, config: dict[str, str]) -> None:
+        self.backend.mkdir(parents=True, exist_ok=True)
+        self.run("stack", "init", stack)
+        for key, value in config.items():
+            self.run("config", "set", "--stack", stack, key, value)
+
+    def up(self, stack: str, *args: str) -> subprocess.CompletedProcess:
+        return self.run("up", "--stack", stack, "--yes", "--skip-preview", *args)
+
+    def preview(self, stack: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return self.run("preview", "--stack", stack, "--diff", *args, check=check)
+
+    def destroy(self, stack: str) -> subprocess.CompletedProcess:
+        return self.run("destroy", "--stack", stack, "--yes", "--skip-preview")
+
+    def outputs(self, stack: str) -> dict:
+        return json.loads(self.run("stack", "output", "--stack", stack, "--json").stdout)
+
+    def secret_output(self, stack: str, name: str) -> str:
+        return self.run("stack", "output", "--stack", stack, name, "--show-secrets").stdout.strip()
+
+    def export(self, stack: str) -> dict:
+        return json.loads(self.run("stack", "export", "--stack", stack).stdout)
+
+    def operations(self, stack: str) -> dict[str, str]:
+        """What the last update did: {resource name: op} for every resource it touched."""
+        history = json.loads(self.run("stack", "history", "--stack", stack, "--json", "--show-secrets=false").stdout)
+        return history[0].get("resourceChanges", {})
+
+    def text(self) -> str:
+        return "\n".join(self.transcript)
+
+
+class PulumiError(AssertionError):
+    def __init__(self, args: tuple[str, ...], done: subprocess.CompletedProcess):
+        super().__init__(f"pulumi {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+        self.done = done
