@@ -1,8 +1,9 @@
 """Benchmark: host-deploy beside the naive `pull && down && up -d`.
 
 Measures, on this machine and in the same run, wall time and container
-restarts for a no-op redeploy and for a new-digest deploy, and the time
-until a crash-looping service is detected. Writes bench/results/host-deploy.json.
+restarts for a no-op redeploy and for a new-digest deploy (the naive flow
+waits for every service to be healthy, as a deploy must), their ratio, and
+the time until a crash-looping service is detected. Writes bench/results/host-deploy.json.
 Needs what the tests need (run `bash scripts/test` once, or start
 scripts/services.sh yourself).
 """
@@ -51,12 +52,27 @@ class Project:
         return time.monotonic() - started
 
     def naive(self, image: str) -> float:
+        """pull, down, up -d, then wait until every service is healthy."""
         started = time.monotonic()
         env = {**os.environ, "IMAGE": image}
         for step in (["pull", "--quiet"], ["down"], ["up", "-d"]):
             subprocess.run(["docker-compose", "-p", self.name, *step], cwd=self.dir, env=env,
                            capture_output=True, check=False)
+        self.wait_healthy()
         return time.monotonic() - started
+
+    def wait_healthy(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ids = docker_env.run("docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={self.name}",
+                                 "--filter", "label=com.docker.compose.oneoff=False").stdout.split()
+            health = docker_env.run("docker", "inspect", "--format",
+                                    "{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}",
+                                    *ids).stdout.split() if ids else []
+            if health and all(status in ("healthy", "running") for status in health):
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"{self.name} not healthy after {timeout}s")
 
     def crash_detection(self, image: str) -> float | None:
         """Seconds from the start of the deploy (pull and migration included)
@@ -124,6 +140,10 @@ def main() -> None:
                             "compose": docker_env.run("docker-compose", "version", "--short").stdout.strip()},
                 "host_deploy": measure(ours, ours.host_deploy, v1, v2),
                 "naive_pull_down_up": measure(naive, naive.naive, v1, v2),
+            }
+            results["ratio_to_naive"] = {
+                case: round(results["host_deploy"][case]["seconds"] / results["naive_pull_down_up"][case]["seconds"], 2)
+                for case in ("noop_redeploy", "new_digest")
             }
             results["host_deploy"]["crash_detected_after"] = {"seconds": round(ours.crash_detection(crash), 2)}
             results["naive_pull_down_up"]["crash_detected_after"] = naive_crash_detection(naive, v1, crash)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import os
 import shutil
 import signal
@@ -78,6 +79,10 @@ class HostProject:
 
 def image_id(ref: str) -> str:
     return docker_env.run("docker", "image", "inspect", "--format", "{{.Id}}", ref).stdout.strip()
+
+
+def volume_exists(name: str) -> bool:
+    return docker_env.run("docker", "volume", "inspect", name, check=False).returncode == 0
 
 
 def image_present(ref: str) -> bool:
@@ -304,14 +309,15 @@ def test_ecr_image_is_pulled_after_logging_in_with_the_aws_cli(project, test_bas
 
 def test_audit_log_has_one_json_line_per_action(project, images):
     app = project()
-    app.deploy(images["v1"])
-    app.deploy(images["migrate-fail"])
+    runs = [app.deploy(images["v1"]), app.deploy(images["migrate-fail"])]
     lines = [json.loads(line) for line in (app.dir / ".deploy" / "audit.log").read_text().splitlines()]
-    assert [(line["action"], line["result"]) for line in lines] == [
-        ("deploy", "deployed"), ("deploy", "migration_failed"),
+    assert [(line["action"], line["result"], line["image"]) for line in lines] == [
+        ("deploy", "deployed", images["v1"]), ("deploy", "migration_failed", images["migrate-fail"]),
     ]
     assert {line["actor"] for line in lines} == {"pytest"}
-    assert all(line["image"] and line["time"] and line["seconds"] >= 0 for line in lines)
+    for line, run in zip(lines, runs, strict=True):
+        assert line["time"].endswith("Z")
+        assert 0 <= line["seconds"] <= math.ceil(run.seconds), (line["seconds"], run.seconds)
 
 
 def test_down_removes_the_project_containers(project, images):
@@ -320,6 +326,61 @@ def test_down_removes_the_project_containers(project, images):
     result = app.run("down")
     assert result.code == 0, result.stderr
     assert app.container_ids() == {}
+    assert (app.dir / ".env").exists() and (app.dir / "docker-compose.yml").exists()
+
+
+def test_down_purge_removes_the_files_and_keeps_the_data_unless_asked(project, images):
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    (app.dir / "host-deploy").write_text("copied by the program\n")
+    result = app.run("down", "--purge")
+    assert result.code == 0, result.stderr
+    assert app.container_ids() == {}
+    assert sorted(path.name for path in app.dir.iterdir()) == [".deploy"]
+    assert not (app.dir / ".deploy" / "current").exists()
+    assert volume_exists(f"{app.name}_data")
+    wiped = project("wiped")
+    assert wiped.deploy(images["v1"]).code == 0
+    assert wiped.run("down", "--purge", "--volumes").code == 0
+    assert not volume_exists(f"{wiped.name}_data")
+    assert not (wiped.dir / ".env").exists()
+
+
+def test_down_purge_of_a_renamed_project_keeps_the_files_of_the_project_that_replaced_it(project, images):
+    old = project()
+    assert old.deploy(images["v1"]).code == 0
+    new = HostProject(old.dir, f"{old.name}-renamed")
+    deployed = new.deploy(images["v1"])
+    assert deployed.code == 0 and "deploying" in deployed.stderr and "afresh" in deployed.stderr
+    assert new.migrations() == ["1"]  # its own volume, migrated though the image did not change
+    result = old.run("down", "--purge")
+    assert result.code == 0, result.stderr
+    assert old.container_ids() == {}
+    assert (old.dir / ".env").exists()
+    assert set(new.container_ids()) == {"miner", "classifier"}
+    new.run("down", "--volumes")
+
+
+def test_down_leaves_a_project_that_now_runs_from_another_directory(project, images, tmp_path):
+    first = project()
+    assert first.deploy(images["v1"]).code == 0
+    moved = make_project(tmp_path / "moved", first.name)
+    assert moved.deploy(images["v1"]).code == 0  # recreated from the new directory
+    result = first.run("down", "--purge")
+    assert result.code == 0, result.stderr
+    assert "runs from" in result.stderr
+    assert set(moved.container_ids()) == {"miner", "classifier"}
+    assert not (first.dir / ".env").exists()
+    moved.run("down", "--volumes")
+
+
+def test_a_redeploy_of_the_running_image_brings_back_a_service_stopped_by_hand(project, images):
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    docker_env.run("docker", "stop", app.container_ids()["miner"])
+    result = app.deploy(images["v1"])
+    assert result.code == 0, result.stderr
+    assert_running_on(result, images["v1"])
 
 
 @pytest.mark.parametrize(
