@@ -46,24 +46,27 @@ image = AppImage("app", AppImageArgs(
 ))
 pulumi.export("imageRef", image.ref)
 
+deployment = ComposeDeployment("app", ComposeDeploymentArgs(
+    image_ref=image.ref,
+    host=f"{settings.ssh.host}:{settings.ssh.port}" if settings.ssh else "localhost",
+    host_dir=settings.host_dir,
+    project=settings.compose_project,
+    env_file=settings.env_file,
+    compose_file=Path("docker-compose.yml"),
+    host_tool=Path("scripts/host-deploy"),
+    health_timeout=settings.health_timeout,
+    keep_images=settings.keep_host_images,
+    deploy=settings.deploy,
+    remove_data_on_destroy=settings.remove_data_on_destroy,
+    connection=ssh_connection(settings.ssh) if settings.ssh else None,
+    credentials_script=settings.aws.host_login_script if settings.forward_aws_credentials else None,
+))
+pulumi.export("host", settings.ssh.host if settings.ssh else "localhost")
+if settings.ssh:  # what scripts/host-status needs to reach host-deploy
+    pulumi.export("sshUser", settings.ssh.user)
+    pulumi.export("sshPort", settings.ssh.port)
+pulumi.export("hostDir", settings.host_dir)
+pulumi.export("composeProject", settings.compose_project)
 if settings.deploy:
-    deployment = ComposeDeployment("app", ComposeDeploymentArgs(
-        image_ref=image.ref,
-        host_dir=settings.host_dir,
-        project=settings.compose_project,
-        env_file=settings.env_file,
-        compose_file=Path("docker-compose.yml"),
-        host_tool=Path("scripts/host-deploy"),
-        health_timeout=settings.health_timeout,
-        keep_images=settings.keep_host_images,
-        connection=ssh_connection(settings.ssh) if settings.ssh else None,
-        credentials_script=settings.aws.host_login_script if settings.forward_aws_credentials else None,
-    ))
-    pulumi.export("host", settings.ssh.host if settings.ssh else "localhost")
-    if settings.ssh:  # what scripts/host-status needs to reach host-deploy
-        pulumi.export("sshUser", settings.ssh.user)
-        pulumi.export("sshPort", settings.ssh.port)
-    pulumi.export("hostDir", settings.host_dir)
-    pulumi.export("composeProject", settings.compose_project)
     pulumi.export("deployedDigest", deployment.verified_digest)
     pulumi.export("status", deployment.status)

@@ -12,6 +12,7 @@ import shlex
 COMPOSE_FILE = "docker-compose.yml"
 HOST_TOOL = "host-deploy"
 ENV_FILE = ".env"
+CREDENTIALS_FILE = ".deploy/aws-credentials"
 
 
 def host_deploy(action: str, host_dir: str, project: str, **options: str | int) -> str:
@@ -22,16 +23,39 @@ def host_deploy(action: str, host_dir: str, project: str, **options: str | int) 
     return shlex.join(argv)
 
 
+def write_secret_file(path: str) -> str:
+    """Write stdin to PATH whole (write, then rename), mode 0600 from the moment it exists."""
+    target, partial = shlex.quote(path), shlex.quote(f"{path}.partial")
+    parent = shlex.quote(path.rpartition("/")[0])
+    return f"umask 077 && mkdir -p {parent} && cat > {partial} && mv -f {partial} {target}"
+
+
 def write_env_file(host_dir: str) -> str:
-    """Write stdin to DIR/.env, mode 0600 from the moment it exists."""
-    target = shlex.quote(f"{host_dir}/{ENV_FILE}")
-    partial = shlex.quote(f"{host_dir}/{ENV_FILE}.partial")
-    return f"umask 077 && mkdir -p {shlex.quote(host_dir)} && cat > {partial} && mv -f {partial} {target}"
+    """The container .env, from stdin."""
+    return write_secret_file(f"{host_dir}/{ENV_FILE}")
 
 
-def with_exports_from_stdin(command: str) -> str:
-    """Run COMMAND with the `export` lines read from stdin (credentials)."""
-    return f'eval "$(cat)" && {command}'
+def write_credentials_file(host_dir: str) -> str:
+    """The `export` lines of the forwarded AWS credentials, from stdin."""
+    return write_secret_file(f"{host_dir}/{CREDENTIALS_FILE}")
+
+
+def with_credentials_file(host_dir: str, command: str) -> str:
+    """Run COMMAND with the forwarded AWS credentials exported."""
+    return f". {shlex.quote(f'{host_dir}/{CREDENTIALS_FILE}')} && {command}"
+
+
+def remove_credentials_file(host_dir: str) -> str:
+    return f"rm -f {shlex.quote(f'{host_dir}/{CREDENTIALS_FILE}')}"
+
+
+def teardown(host_dir: str, project: str, remove_data: bool) -> str:
+    """Take the project down and remove the files the program put on the host;
+    nothing to do when they were never put there."""
+    tool = shlex.quote(f"{host_dir}/{HOST_TOOL}")
+    flags = ("purge", "volumes") if remove_data else ("purge",)
+    down = host_deploy("down", host_dir, project) + "".join(f" --{flag}" for flag in flags)
+    return f"if [ -f {tool} ]; then {down}; fi && {remove_credentials_file(host_dir)}"
 
 
 def install_files(host_dir: str, *sources: str) -> str:

@@ -2,16 +2,23 @@
 
 Target `ec2` runs everything over SSH with pulumi_command.remote; target
 `local` runs the same commands on this machine with pulumi_command.local.
-The known traps of pulumi-command shape this file:
+How pulumi-command 1.2.1 treats a change shapes this file (README, "What a
+change does"):
 
-- no `environment=` on remote commands (sshd refuses SSH setenv): values
-  go on stdin, and `add_previous_output_in_env` is off;
-- `triggers` replace a resource, creating the new one before deleting the
-  old: nothing that triggers replace has a `delete`; teardown lives on its
-  own resource whose inputs never change;
-- inputs are only values that change when the deployment should (digest,
-  file contents, .env), so a no-op `pulumi up` runs nothing on the host;
-- a command whose stdin carries a secret logs nothing.
+- only `triggers` replace a command (the new one created, then the old one's
+  `delete` run); any other change is an update, which runs `update`, or
+  `create` when there is none. So every value a command's work depends on is
+  in its triggers, and an update is only ever a new connection (rotated SSH
+  key): the deploy then runs `host-deploy status`, which changes nothing;
+- secrets never sit in the deploy's inputs, so it can show its progress:
+  forwarded AWS credentials are a file on the host, written by their own
+  command, which is all a key rotation rewrites;
+- a resource the program stops declaring is deleted: only the teardown has a
+  `delete`, and it stays declared while the stack exists (`deploy=false`
+  declares nothing else); its triggers are where the project lives, so a new
+  host, directory or project name tears the old one down;
+- no `environment=` on remote commands (sshd refuses SSH setenv): values go
+  on stdin, and `add_previous_output_in_env` is off.
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ from components import commands
 class ComposeDeploymentArgs:
     image_ref: pulumi.Input[str]
     """Image to run: `repository@sha256:...` (or a local image ID)."""
+    host: str
+    """Where the project runs: `host:port` over SSH, or `localhost`."""
     host_dir: str
     """Project directory on the host; one per environment."""
     project: str
@@ -41,6 +50,10 @@ class ComposeDeploymentArgs:
     host_tool: Path
     health_timeout: int
     keep_images: int
+    deploy: bool = True
+    """False keeps whatever runs on the host: only the teardown stays declared."""
+    remove_data_on_destroy: bool = False
+    """Whether `pulumi destroy` also deletes the project's data volume."""
     connection: remote.ConnectionArgs | None = None
     """SSH connection for the ec2 target; None runs on this machine."""
     credentials_script: pulumi.Output[str] | None = None
@@ -70,60 +83,73 @@ def verified_digest(stdout: str, image_ref: str) -> str:
 
 
 class ComposeDeployment(pulumi.ComponentResource):
-    status: pulumi.Output[str]
-    """host-deploy's JSON report of the deployment."""
-    verified_digest: pulumi.Output[str]
+    status: pulumi.Output[str] | None
+    """host-deploy's JSON report of the deployment (None when `deploy` is off)."""
+    verified_digest: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: ComposeDeploymentArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("whatsapp-miner:deploy:ComposeDeployment", name, None, opts)
         self._connection = args.connection
-        file_digests = [file_digest(args.compose_file), file_digest(args.host_tool)]
-        files = self._copy_files(name, args, file_digests)
+        self._command(
+            f"{name}-teardown",
+            delete=commands.teardown(args.host_dir, args.project, args.remove_data_on_destroy),
+            triggers=[args.host, args.host_dir, args.project],  # where the project lives
+        )
+        self.status = self.verified_digest = None
+        if args.deploy:
+            deploy = self._deploy(name, args)
+            self.status = deploy.stdout.apply(lambda out: json.dumps(parse_report(out)))
+            self.verified_digest = pulumi.Output.all(deploy.stdout, args.image_ref).apply(
+                lambda values: verified_digest(*values)
+            )
+        self.register_outputs({"status": self.status, "verified_digest": self.verified_digest})
 
-        env_file = self._command(
+    def _deploy(self, name: str, args: ComposeDeploymentArgs) -> pulumi.Resource:
+        compose_digest = file_digest(args.compose_file)
+        files = self._copy_files(name, args)
+        ready = [*files, self._command(
             f"{name}-env-file",
             create=commands.write_env_file(args.host_dir),
             stdin=args.env_file,
             secret_stdin=True,
-            # Rewrite when the content changes, whatever the provider diffs on.
-            triggers=[args.env_file],
-        )
-        forward = args.credentials_script is not None
+            triggers=[args.host, args.env_file],
+        )]
+        status = commands.host_deploy("status", args.host_dir, args.project)
+        if args.credentials_script is not None:
+            ready.append(self._command(
+                f"{name}-host-credentials",
+                create=commands.write_credentials_file(args.host_dir),
+                delete=commands.remove_credentials_file(args.host_dir),
+                stdin=args.credentials_script,
+                secret_stdin=True,
+            ))
+            status = commands.with_credentials_file(args.host_dir, status)
 
         def deploy_text(image_ref: str) -> str:
             text = commands.host_deploy(
                 "deploy", args.host_dir, args.project,
                 image=image_ref, timeout=args.health_timeout, keep=args.keep_images,
             )
-            return commands.with_exports_from_stdin(text) if forward else text
+            return commands.with_credentials_file(args.host_dir, text) if args.credentials_script else text
 
-        deploy = self._command(
+        create = pulumi.Output.from_input(args.image_ref).apply(deploy_text)
+        return self._command(
             f"{name}-deploy",
-            create=pulumi.Output.from_input(args.image_ref).apply(deploy_text),
-            stdin=args.credentials_script,
-            secret_stdin=forward,
-            # Re-deploy when what the host runs changes: files or .env (secret).
-            triggers=[*file_digests, args.env_file],
-            depends_on=[*files, env_file],
+            create=create,
+            update=status,
+            # Deploy again when the host or what it should run changes: the image
+            # and options, the compose file, the .env (secret).
+            triggers=[args.host, create, compose_digest, args.env_file],
+            depends_on=ready,
         )
-        self._command(
-            f"{name}-teardown",
-            delete=commands.host_deploy("down", args.host_dir, args.project),
-            depends_on=files,
-        )
-        self.status = deploy.stdout.apply(lambda out: json.dumps(parse_report(out)))
-        self.verified_digest = pulumi.Output.all(deploy.stdout, args.image_ref).apply(
-            lambda values: verified_digest(*values)
-        )
-        self.register_outputs({"status": self.status, "verified_digest": self.verified_digest})
 
-    def _copy_files(self, name: str, args: ComposeDeploymentArgs, digests: list[str]) -> list[pulumi.Resource]:
+    def _copy_files(self, name: str, args: ComposeDeploymentArgs) -> list[pulumi.Resource]:
         """docker-compose.yml and host-deploy into the project directory."""
         if self._connection is None:
             return [self._command(
                 f"{name}-files",
                 create=commands.install_files(args.host_dir, str(args.compose_file), str(args.host_tool)),
-                triggers=digests,
+                triggers=[file_digest(args.compose_file), file_digest(args.host_tool)],
             )]
         return [
             remote.CopyToRemote(
@@ -131,12 +157,12 @@ class ComposeDeployment(pulumi.ComponentResource):
                 connection=self._connection,
                 source=pulumi.FileAsset(str(path)),
                 remote_path=f"{args.host_dir}/{remote_name}",
-                triggers=[digest],
+                triggers=[args.host, file_digest(path)],
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            for label, path, remote_name, digest in (
-                ("compose-file", args.compose_file, commands.COMPOSE_FILE, digests[0]),
-                ("host-tool", args.host_tool, commands.HOST_TOOL, digests[1]),
+            for label, path, remote_name in (
+                ("compose-file", args.compose_file, commands.COMPOSE_FILE),
+                ("host-tool", args.host_tool, commands.HOST_TOOL),
             )
         ]
 

@@ -69,7 +69,9 @@ class Settings:
     push: bool
     """Push to ECR; false builds a local image only (the `local` stack)."""
     deploy: bool
-    """Deploy after building; false stops after the image (build only)."""
+    """Deploy after building; false stops after the image and leaves the host as it is."""
+    remove_data_on_destroy: bool
+    """`pulumi destroy` also deletes the project's data volume."""
     repository_name: str
     image_tag: str
     ecr_keep_images: int
@@ -256,6 +258,7 @@ def load(get: Callable[[str], str | None], stack: str, environ: Mapping[str, str
         target=target,
         push=push,
         deploy=read.boolean("deploy", True),
+        remove_data_on_destroy=read.boolean("removeDataOnDestroy", False),
         repository_name=read.text("repositoryName", f"whatsapp-miner-{env_name}", pattern=r"[a-z0-9][a-z0-9._/-]*"),
         image_tag=read.text("imageTag", env_name, pattern=r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"),
         ecr_keep_images=read.integer("ecrKeepImages", 10),

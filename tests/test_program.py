@@ -61,7 +61,7 @@ def test_doppler_aliases_are_mapped_unquoted_and_given_to_an_explicit_provider(r
     assert provider.inputs["region"] == "eu-west-1"
     for name in ("registry-repository", "registry-lifecycle"):
         assert run.named(name).provider.startswith(provider.urn), name
-    assert run.named("app-deploy").inputs["stdin"] == (
+    assert run.named("app-host-credentials").inputs["stdin"] == (
         f"export AWS_ACCESS_KEY_ID=AKIAEXAMPLE\nexport AWS_SECRET_ACCESS_KEY={SECRET_KEY}\n"
     )
 
@@ -128,7 +128,7 @@ def test_env_file_is_written_from_stdin_with_mode_0600_and_logs_nothing(remote_s
     assert writer.inputs["create"].startswith("umask 077 && ")
     assert "stdin" in writer.secret_inputs
     assert writer.inputs["logging"] == "none"
-    assert "triggers[0]" in writer.secret_inputs and "delete" not in writer.inputs
+    assert "triggers[1]" in writer.secret_inputs and "delete" not in writer.inputs
     assert writer.inputs["stdin"] == f"ENV_NAME='{env}'\nWHATSAPP_API_TOKEN='{API_TOKEN}'\n"
 
 
@@ -149,39 +149,59 @@ def test_no_secret_value_appears_outside_secret_inputs_or_in_outputs(remote_stac
 def test_remote_commands_avoid_setenv_and_previous_output(remote_stack):
     _, run = remote_stack
     commands = run.of_type("command:remote:Command")
-    assert {c.name for c in commands} == {"app-env-file", "app-deploy", "app-teardown"}
+    assert {c.name for c in commands} == {"app-env-file", "app-host-credentials", "app-deploy", "app-teardown"}
     for command in commands:
         assert "environment" not in command.inputs, command.name
         assert command.inputs["addPreviousOutputInEnv"] is False, command.name
 
 
-def test_nothing_replaced_by_triggers_has_a_delete_and_teardown_is_never_replaced(remote_stack):
+def test_only_the_teardown_has_a_delete_and_it_is_replaced_only_when_the_project_moves(remote_stack):
     env, run = remote_stack
-    for registration in run.registrations:
-        if registration.inputs.get("triggers"):
-            assert "delete" not in registration.inputs, registration.name
+    deletes = {r.name for r in run.registrations if r.inputs.get("delete")}
+    assert deletes == {"app-teardown", "app-host-credentials"}
+    assert "triggers" not in run.named("app-host-credentials").inputs  # never replaced: rewritten in place
     teardown = run.named("app-teardown").inputs
-    assert "triggers" not in teardown and "create" not in teardown
     home = f"/home/ec2-user/whatsapp-miner/{env}"
-    assert teardown["delete"] == f"bash {home}/host-deploy down --dir {home} --project whatsapp-miner-{env}"
+    assert teardown["triggers"] == ["10.0.0.5:22", home, f"whatsapp-miner-{env}"]
+    assert "create" not in teardown
+    assert teardown["delete"] == (
+        f"if [ -f {home}/host-deploy ]; then bash {home}/host-deploy down --dir {home} "
+        f"--project whatsapp-miner-{env} --purge; fi && rm -f {home}/.deploy/aws-credentials"
+    )
+    kept = run_stack(env, doppler_env(), {"whatsapp-miner:removeDataOnDestroy": "true"})
+    assert "--purge --volumes;" in kept.named("app-teardown").inputs["delete"]
 
 
-def test_deploy_is_triggered_by_files_and_env_and_logs_nothing_while_it_carries_credentials(remote_stack):
-    _, run = remote_stack
+def test_the_deploy_carries_no_secret_shows_its_progress_and_is_replaced_by_what_it_runs(remote_stack):
+    env, run = remote_stack
     deploy = run.named("app-deploy")
-    triggers = deploy.inputs["triggers"]
-    assert len(triggers) == 3 and all(t.startswith("sha256:") for t in triggers[:2])
-    assert "triggers[2]" in deploy.secret_inputs  # the .env content
-    assert "stdin" in deploy.secret_inputs
-    assert deploy.inputs["logging"] == "none"
-    assert deploy.inputs["create"].startswith('eval "$(cat)" && bash ')
+    home = f"/home/ec2-user/whatsapp-miner/{env}"
+    assert "stdin" not in deploy.inputs
+    assert deploy.inputs["logging"] == "stdoutAndStderr"
+    assert deploy.inputs["create"].startswith(f". {home}/.deploy/aws-credentials && bash {home}/host-deploy deploy ")
+    host, create, compose_digest, env_content = deploy.inputs["triggers"]
+    assert host == "10.0.0.5:22"
+    assert create == deploy.inputs["create"]
+    assert compose_digest.startswith("sha256:")
+    assert "triggers[3]" in deploy.secret_inputs and env_content.startswith("ENV_NAME=")
+    # An update is only ever a new connection (a rotated SSH key): it checks, it changes nothing.
+    assert deploy.inputs["update"] == (
+        f". {home}/.deploy/aws-credentials && "
+        f"bash {home}/host-deploy status --dir {home} --project whatsapp-miner-{env}"
+    )
+
+
+def test_forwarded_credentials_are_written_to_a_file_only_the_deploy_user_reads(remote_stack):
+    _, run = remote_stack
+    writer = run.named("app-host-credentials")
+    assert writer.inputs["create"].startswith("umask 077 && ")
+    assert writer.inputs["create"].endswith("/.deploy/aws-credentials")
+    assert "stdin" in writer.secret_inputs and writer.inputs["logging"] == "none"
+    assert run.depends_on("app-deploy", "app-host-credentials")
 
 
 def test_a_second_run_declares_the_same_host_commands_so_a_no_op_up_runs_nothing():
     first, second = run_stack("prd", doppler_env()), run_stack("prd", doppler_env())
-    # The ECR token differs between the runs; it must reach no command.
-    assert first.named("app-image").inputs["registry"]["password"] != second.named("app-image").inputs["registry"][
-        "password"]
     for registration in first.registrations:
         if registration.type.startswith("command:"):
             assert registration.inputs == second.named(registration.name).inputs, registration.name
@@ -203,9 +223,9 @@ def test_connection_retries_are_bounded_and_the_host_key_is_pinned_when_configur
 def test_instance_role_sends_no_credentials_to_the_host():
     run = run_stack("prd", doppler_env(), {"whatsapp-miner:hostAwsCredentials": "instance-role"})
     deploy = run.named("app-deploy").inputs
-    assert "stdin" not in deploy
-    assert deploy["create"].startswith("bash ")
-    assert deploy["logging"] == "stdoutAndStderr"
+    assert deploy["create"].startswith("bash ") and deploy["update"].startswith("bash ")
+    assert "app-host-credentials" not in {r.name for r in run.registrations}
+    assert "aws-credentials" not in json.dumps([r.inputs for r in run.registrations if r.name != "app-teardown"])
 
 
 def test_local_stack_builds_without_pushing_and_deploys_on_this_machine(local_stack):
@@ -217,6 +237,8 @@ def test_local_stack_builds_without_pushing_and_deploys_on_this_machine(local_st
     assert {c.name for c in run.of_type("command:local:Command")} == {
         "app-files", "app-env-file", "app-deploy", "app-teardown"}
     assert run.depends_on("app-deploy", "app-files")
+    assert run.named("app-env-file").inputs["logging"] == "none"  # its stdin is the .env
+    assert run.named("app-deploy").inputs["logging"] == "stdoutAndStderr"
     assert run.outputs["host"] == "localhost"
     assert run.outputs["deployedDigest"] == run.outputs["imageRef"]
     assert "--project whatsapp-miner-local" in run.named("app-deploy").inputs["create"]
@@ -230,11 +252,11 @@ def test_a_pinned_digest_is_deployed_without_building():
     assert f"@{digest} " in run.named("app-deploy").inputs["create"]
 
 
-def test_deploy_false_builds_and_pushes_only():
+def test_deploy_false_builds_and_pushes_and_keeps_only_the_teardown_declared():
     run = run_stack("dev", doppler_env(), {"whatsapp-miner:deploy": "false"})
     assert run.of_type("docker:index/image:Image")
-    assert not [r for r in run.registrations if r.type.startswith("command:")]
-    assert "deployedDigest" not in run.outputs
+    assert [r.name for r in run.registrations if r.type.startswith("command:")] == ["app-teardown"]
+    assert "deployedDigest" not in run.outputs and run.outputs["hostDir"]
 
 
 @pytest.mark.parametrize(

@@ -80,14 +80,18 @@ def python_base(docker_engine, tmp_path_factory) -> str:
     return test_host.python_base_image(tmp_path_factory.mktemp("debootstrap"))
 
 
-@pytest.fixture(scope="module")
-def ssh_host(tmp_path_factory, moto):
-    # The host's own environment: where AWS is (moto) and the AWS CLI for
-    # host-deploy's ECR login.
-    host = test_host.start_sshd(tmp_path_factory.mktemp("sshd"), session_env={
+def host_session_env(moto: str) -> dict[str, str]:
+    """The test host's own environment: where AWS is (moto), and the AWS CLI
+    for host-deploy's ECR login."""
+    return {
         "AWS_ENDPOINT_URL": moto,
         "PATH": f"{ROOT / '.venv' / 'bin'}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-    })
+    }
+
+
+@pytest.fixture(scope="module")
+def ssh_host(tmp_path_factory, moto):
+    host = test_host.start_sshd(tmp_path_factory.mktemp("sshd"), session_env=host_session_env(moto))
     yield host
     host.stop()
 
@@ -181,47 +185,159 @@ def test_host_status_reaches_the_host_from_the_stack_outputs(rehearsal, first_ru
     assert json.loads(done.stdout.splitlines()[-1])["digest"] == first_run["deployedDigest"]
 
 
-def test_same_program_again_changes_nothing_and_runs_nothing_on_the_host(rehearsal, first_run):
+def deploy_stderr(stack: Stack) -> str:
+    """What host-deploy said in the last deploy the stack recorded."""
+    resources = stack.cli.export(stack.name)["deployment"]["resources"]
+    return next(r["outputs"]["stderr"] for r in resources if r["urn"].endswith("::app-deploy"))
+
+
+def volume_exists(name: str) -> bool:
+    return docker_env.run("docker", "volume", "inspect", name, check=False).returncode == 0
+
+
+# ---------------------------------------------------------------- What a change does (README)
+
+def test_nothing_changed_runs_nothing_on_the_host(rehearsal, first_run):
     before, audits = rehearsal.containers(), rehearsal.audit_lines()
     rehearsal.cli.preview(rehearsal.name, "--expect-no-changes")
-    again = rehearsal.cli.up(rehearsal.name)
-    assert "unchanged" in again.stdout and "updated" not in again.stdout and "created" not in again.stdout
+    assert rehearsal.cli.up_changes(rehearsal.name) == {}
     assert rehearsal.containers() == before
     assert rehearsal.audit_lines() == audits
     assert rehearsal.cli.outputs(rehearsal.name)["deployedDigest"] == first_run["deployedDigest"]
 
 
-def test_an_app_change_deploys_and_verifies_a_new_digest(rehearsal, first_run):
+def test_app_code_deploys_migrates_and_verifies_a_new_digest(rehearsal, first_run):
+    before = rehearsal.containers()
     rehearsal.edit_app("app/classifier.py", '"greeting": ("hello",', '"greeting": ("hello", "hey",')
-    changed = rehearsal.up()
+    changes = rehearsal.cli.up_changes(rehearsal.name)
+    assert changes == {"app-image": "update", "app-deploy": "replace"}
+    changed = rehearsal.cli.outputs(rehearsal.name)
     assert changed["deployedDigest"] != first_run["deployedDigest"]
     status = rehearsal.status()
     assert status["digest"] == changed["deployedDigest"]
     assert status["previous_image"] == first_run["imageRef"]
+    assert f"running migrations with {changed['imageRef']}" in deploy_stderr(rehearsal)
+    after = rehearsal.containers()
+    assert all(after[name] != before[name] for name in ("miner", "classifier"))
     assert_no_secret_shown(rehearsal)
 
 
-def test_a_changed_secret_is_rewritten_and_the_services_pick_it_up(rehearsal):
-    before = rehearsal.containers()
+def test_a_compose_change_recreates_only_the_affected_services(rehearsal):
+    before, image = rehearsal.containers(), rehearsal.cli.outputs(rehearsal.name)["imageRef"]
+    rehearsal.edit_app("docker-compose.yml", "  classifier:\n    <<: *app\n",
+                       "  classifier:\n    <<: *app\n    labels: [whatsapp-miner.rehearsal=compose-change]\n")
+    changes = rehearsal.cli.up_changes(rehearsal.name)
+    assert changes == {"app-compose-file": "replace", "app-deploy": "replace"}  # no image rebuild
+    assert (rehearsal.host_dir / "docker-compose.yml").read_text() == \
+        (rehearsal.cli.workdir / "docker-compose.yml").read_text()
+    after = rehearsal.containers()
+    assert after["miner"] == before["miner"]
+    assert after["classifier"] != before["classifier"]
+    assert rehearsal.cli.outputs(rehearsal.name)["imageRef"] == image
+    assert rehearsal.status()["verified"] is True
+
+
+def test_a_host_tool_change_replaces_the_file_and_restarts_nothing(rehearsal):
+    before, audits = rehearsal.containers(), rehearsal.audit_lines()
+    with (rehearsal.cli.workdir / "scripts" / "host-deploy").open("a") as tool:
+        tool.write("# a change to the host tool\n")
+    assert rehearsal.cli.up_changes(rehearsal.name) == {"app-host-tool": "replace"}
+    assert (rehearsal.host_dir / "host-deploy").read_text().endswith("# a change to the host tool\n")
+    assert rehearsal.containers() == before
+    assert rehearsal.audit_lines() == audits
+
+
+def test_a_container_env_value_rewrites_env_and_recreates_the_services_without_a_rebuild(rehearsal):
+    before, image = rehearsal.containers(), rehearsal.cli.outputs(rehearsal.name)["imageRef"]
     rehearsal.cli.environ["GREETING"] = "rotated # value"
     try:
-        rehearsal.up()
+        assert rehearsal.cli.up_changes(rehearsal.name) == {"app-env-file": "replace", "app-deploy": "replace"}
         assert "GREETING='rotated # value'" in (rehearsal.host_dir / ".env").read_text()
         after = rehearsal.containers()
         assert all(after[name] != before[name] for name in ("miner", "classifier"))
         container_env = json.loads(docker_env.run("docker", "inspect", "--format", "{{json .Config.Env}}",
                                                   after["classifier"]).stdout)
         assert "GREETING=rotated # value" in container_env
+        assert rehearsal.cli.outputs(rehearsal.name)["imageRef"] == image
         assert_no_secret_shown(rehearsal)
     finally:
         rehearsal.cli.environ["GREETING"] = GREETING
+        rehearsal.cli.up(rehearsal.name)
+
+
+def test_rotated_aws_keys_rewrite_only_the_host_credentials(rehearsal):
+    before, audits = rehearsal.containers(), rehearsal.audit_lines()
+    rotated = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYROTATED"
+    rehearsal.cli.environ["AWS_IAM_WHATSAPP_MINER_ACCESS_KEY"] = rotated
+    assert rehearsal.cli.up_changes(rehearsal.name) == {"aws": "update", "app-host-credentials": "update"}
+    assert rotated in (rehearsal.host_dir / ".deploy" / "aws-credentials").read_text()
+    assert (rehearsal.host_dir / ".deploy" / "aws-credentials").stat().st_mode & 0o777 == 0o600
+    assert rehearsal.containers() == before
+    assert rehearsal.audit_lines() == audits
+    assert rotated not in rehearsal.cli.text()
+    # A preview under other (read-only) credentials: with forwarded credentials
+    # the file that holds them shows as changed, and no other host command.
+    rehearsal.cli.environ["AWS_IAM_WHATSAPP_MINER_ACCESS_KEY"] = "read-only-preview-key"
+    try:
+        planned = rehearsal.cli.preview_changes(rehearsal.name)
+    finally:
+        rehearsal.cli.environ["AWS_IAM_WHATSAPP_MINER_ACCESS_KEY"] = rotated
+    assert planned == {"aws": "update", "app-host-credentials": "update"}
+
+
+def test_a_rotated_ssh_key_only_checks_the_host_with_it(rehearsal, ssh_host):
+    before, audits = rehearsal.containers(), rehearsal.audit_lines()
+    rehearsal.cli.environ["SSH_PRIVATE_KEY"] = ssh_host.authorize_new_key()
+    changes = rehearsal.cli.up_changes(rehearsal.name)
+    assert changes == {name: "update" for name in (
+        "app-compose-file", "app-host-tool", "app-env-file", "app-host-credentials", "app-deploy", "app-teardown")}
+    assert rehearsal.containers() == before
+    assert rehearsal.audit_lines() == audits  # the deploy's update is host-deploy status
+    assert json.loads(rehearsal.cli.outputs(rehearsal.name)["status"])["verified"] is True
+    rehearsal.cli.preview(rehearsal.name, "--expect-no-changes")
+
+
+def test_deploy_false_builds_and_pushes_and_leaves_the_app_running(rehearsal):
+    before, running = rehearsal.containers(), rehearsal.status()["digest"]
+    image_before = rehearsal.cli.outputs(rehearsal.name)["imageRef"]
+    rehearsal.cli.run("config", "set", "--stack", rehearsal.name, "whatsapp-miner:deploy", "false")
+    rehearsal.edit_app("app/classifier.py", '"greeting": ("hello", "hey",', '"greeting": ("hello", "hey", "hi",')
+    changes = rehearsal.cli.up_changes(rehearsal.name)
+    assert changes["app-image"] == "update"
+    assert "app-teardown" not in changes
+    pushed = rehearsal.cli.outputs(rehearsal.name)
+    assert pushed["imageRef"] != image_before and "deployedDigest" not in pushed
+    assert rehearsal.containers() == before
+    assert rehearsal.status()["digest"] == running
+    rehearsal.cli.run("config", "rm", "--stack", rehearsal.name, "whatsapp-miner:deploy")
+    deployed = rehearsal.up()
+    assert deployed["deployedDigest"] == pushed["imageRef"].rpartition("@")[2] == rehearsal.status()["digest"]
+
+
+def test_a_pinned_digest_deploys_that_digest_without_a_build(rehearsal, first_run):
+    rehearsal.cli.run("config", "set", "--stack", rehearsal.name, "whatsapp-miner:imageDigest",
+                      first_run["deployedDigest"])
+    try:
+        changes = rehearsal.cli.up_changes(rehearsal.name)
+        assert changes == {"app-image": "delete", "app-deploy": "replace"}
+        status = rehearsal.status()
+        assert status["digest"] == first_run["deployedDigest"] and status["verified"] is True
+    finally:
+        rehearsal.cli.run("config", "rm", "--stack", rehearsal.name, "whatsapp-miner:imageDigest")
+    latest = rehearsal.up()
+    assert latest["deployedDigest"] != first_run["deployedDigest"]
 
 
 def test_a_broken_image_fails_the_deploy_and_the_previous_version_keeps_running(rehearsal):
     running = rehearsal.status()["digest"]
+    miner = rehearsal.cli.workdir / "app" / "miner.py"
+    source = miner.read_text()
     rehearsal.edit_app("app/miner.py", 'if __name__ == "__main__":\n',
                        'if __name__ == "__main__":\n    raise SystemExit("broken on purpose")\n')
-    failed = rehearsal.cli.run("up", "--stack", rehearsal.name, "--yes", "--skip-preview", check=False)
+    try:
+        failed = rehearsal.cli.up(rehearsal.name, check=False)
+    finally:
+        miner.write_text(source)
     assert failed.returncode != 0
     assert "Process exited with status 5" in failed.stdout + failed.stderr
     assert "health gate: miner" in failed.stdout + failed.stderr
@@ -230,13 +346,71 @@ def test_a_broken_image_fails_the_deploy_and_the_previous_version_keeps_running(
     assert_no_secret_shown(rehearsal)
 
 
-def test_destroy_leaves_nothing_of_the_project_running(rehearsal):
+def test_a_new_compose_project_takes_the_old_one_down(rehearsal):
+    old_project = rehearsal.project
+    rehearsal.project = f"{old_project}-renamed"
+    rehearsal.cli.run("config", "set", "--stack", rehearsal.name, "whatsapp-miner:composeProject", rehearsal.project)
+    changes = rehearsal.cli.up_changes(rehearsal.name)
+    assert changes["app-teardown"] == "replace" and changes["app-deploy"] == "replace"
+    assert rehearsal.status()["verified"] is True
+    assert set(rehearsal.containers()) == {"miner", "classifier"}
+    assert project_containers(old_project) == {}
+    assert (rehearsal.host_dir / ".env").exists()  # the files now belong to the new project
+
+
+def test_a_new_host_dir_moves_the_project_and_cleans_the_old_dir(rehearsal):
+    old_dir = rehearsal.host_dir
+    rehearsal.host_dir = old_dir.parent / f"{old_dir.name}-moved"
+    rehearsal.cli.run("config", "set", "--stack", rehearsal.name, "whatsapp-miner:hostDir", str(rehearsal.host_dir))
+    changes = rehearsal.cli.up_changes(rehearsal.name)
+    assert changes["app-teardown"] == "replace"
+    assert rehearsal.status()["verified"] is True
+    labels = docker_env.run("docker", "inspect", "--format",
+                            '{{index .Config.Labels "com.docker.compose.project.working_dir"}}',
+                            rehearsal.containers()["miner"]).stdout.strip()
+    assert labels == str(rehearsal.host_dir)
+    assert not (old_dir / ".env").exists() and not (old_dir / "docker-compose.yml").exists()
+
+
+def test_a_new_host_gets_the_project_and_the_old_host_is_cleaned(rehearsal, ssh_host, tmp_path_factory, moto):
+    # A second sshd with its own host key stands for a second host; both reach
+    # this machine's dockerd, so the new host also gets its own directory.
+    second = test_host.start_sshd(tmp_path_factory.mktemp("sshd-2"), session_env=host_session_env(moto))
+    try:
+        for key in ssh_host.workdir.glob("client_key*.pub"):
+            second.authorize(key)
+        old_dir = rehearsal.host_dir
+        rehearsal.host_dir = old_dir.parent / f"{old_dir.name}-second-host"
+        for key, value in (("sshPort", str(second.port)), ("sshHostKey", second.host_key),
+                           ("hostDir", str(rehearsal.host_dir))):
+            rehearsal.cli.run("config", "set", "--stack", rehearsal.name, f"whatsapp-miner:{key}", value)
+        changes = rehearsal.cli.up_changes(rehearsal.name)
+        for name in ("app-compose-file", "app-host-tool", "app-env-file", "app-deploy", "app-teardown"):
+            assert changes[name] == "replace", name
+        assert rehearsal.status()["verified"] is True
+        assert not (old_dir / ".env").exists()
+        assert rehearsal.cli.outputs(rehearsal.name)["sshPort"] == second.port
+    finally:  # back to the first host and its directory
+        rehearsal.host_dir = old_dir
+        for key, value in (("sshPort", str(ssh_host.port)), ("sshHostKey", ssh_host.host_key),
+                           ("hostDir", str(old_dir))):
+            rehearsal.cli.run("config", "set", "--stack", rehearsal.name, f"whatsapp-miner:{key}", value)
+        rehearsal.cli.up(rehearsal.name)
+        second.stop()
+    assert rehearsal.status()["verified"] is True
+
+
+def test_destroy_takes_the_project_down_removes_its_files_and_keeps_its_data(rehearsal):
     assert rehearsal.containers()
     rehearsal.cli.destroy(rehearsal.name)
     assert rehearsal.containers() == {}
     networks = docker_env.run("docker", "network", "ls", "--filter", f"label=com.docker.compose.project="
                               f"{rehearsal.project}", "--format", "{{.Name}}").stdout.split()
     assert networks == []
+    for name in (".env", "docker-compose.yml", "host-deploy", ".deploy/aws-credentials"):
+        assert not (rehearsal.host_dir / name).exists(), name
+    assert volume_exists(f"{rehearsal.project}_data")
+    docker_env.run("docker", "volume", "rm", f"{rehearsal.project}_data")
     assert rehearsal.cli.outputs(rehearsal.name) == {}
     assert_no_secret_shown(rehearsal)
 
@@ -256,6 +430,14 @@ def test_the_local_stack_is_the_readme_main_job(tmp_path, python_base):
         assert set(status["services"]) == {"miner", "classifier"}
         assert (local.host_dir / ".env").stat().st_mode & 0o777 == 0o600
         cli.preview("local", "--expect-no-changes")
+        # A deleted local image goes unnoticed (pulumi-docker's Read changes
+        # nothing); the README's way back is to replace the image resource.
+        image_name = f"whatsapp-miner-{env_name}:{env_name}"
+        docker_env.run("docker", "image", "rm", "--force", image_name)
+        assert cli.up_changes("local") == {}
+        assert cli.up_changes("local", "--replace", cli.urn("local", "app-image"))["app-image"] == "replace"
+        assert docker_env.run("docker", "image", "inspect", image_name, check=False).returncode == 0
+        assert local.status()["verified"] is True
     finally:
         cli.destroy("local")
     assert local.containers() == {}

@@ -16,7 +16,8 @@ against moto (AWS_ENDPOINT_URL), with the real provider's rules:
   every call, `password` secret (Sensitive in the schema);
 - the provider's own config: changed credentials or region are an update of
   the provider only, nothing it manages is touched (pulumi-aws v7 dropped the
-  replace on region, pulumi/pulumi-aws#5656).
+  replace on region, pulumi/pulumi-aws#5656); DiffConfig answers "unknown",
+  so the engine compares the config itself and finds an update.
 """
 
 from __future__ import annotations
@@ -40,9 +41,6 @@ REPLACE_ON = {REPOSITORY: ("name", "encryptionConfigurations"), LIFECYCLE_POLICY
 class AwsStandIn(p.Provider):
     def __init__(self):
         self.config: dict = {}
-
-    async def diff_config(self, request: p.DiffRequest) -> p.DiffResponse:
-        return diff(changed_keys(request.old_state, request.new_inputs))
 
     async def configure(self, request: p.ConfigureRequest) -> p.ConfigureResponse:
         self.config = plain_map(request.args)

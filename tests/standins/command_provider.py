@@ -44,7 +44,7 @@ from pathlib import Path
 from pulumi.provider.experimental import provider as p
 from pulumi.provider.experimental.property_value import PropertyValue
 
-from tests.standins.plugin import UNKNOWN, changed_keys, diff, plain, plain_map, resource_type, serve, wrap
+from tests.standins.plugin import UNKNOWN, changed_keys, diff, plain, plain_map, resource_type, serve, unknown, wrap
 
 REMOTE_COMMAND = "command:remote:Command"
 LOCAL_COMMAND = "command:local:Command"
@@ -113,7 +113,7 @@ def _no_output() -> dict[str, PropertyValue]:
 
 
 def _unknown_outputs() -> dict[str, PropertyValue]:
-    return {name: PropertyValue.computed() for name in OUTPUTS}
+    return {name: unknown() for name in OUTPUTS}
 
 
 def _run(typ: str, inputs: dict, field: str) -> dict[str, PropertyValue]:

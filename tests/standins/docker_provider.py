@@ -30,7 +30,7 @@ from pathlib import Path
 from pulumi.provider.experimental import provider as p
 from pulumi.provider.experimental.property_value import PropertyValue
 
-from tests.standins.plugin import UNKNOWN, changed_keys, diff, has_unknown, plain, plain_map, serve, wrap
+from tests.standins.plugin import UNKNOWN, changed_keys, diff, has_unknown, plain, plain_map, serve, unknown, wrap
 
 IMAGE = "docker:index/image:Image"
 COMPUTED_OUTPUTS = ("repoDigest", "baseImageName", "registryServer", "dockerfile", "context")
@@ -68,7 +68,7 @@ class DockerStandIn(p.Provider):
 
     async def update(self, request: p.UpdateRequest) -> p.UpdateResponse:
         if request.preview:
-            return p.UpdateResponse({**request.news, **{name: PropertyValue.computed() for name in COMPUTED_OUTPUTS}})
+            return p.UpdateResponse({**request.news, **{name: unknown() for name in COMPUTED_OUTPUTS}})
         return p.UpdateResponse({**request.news, **_build_and_push(plain_map(request.news))})
 
     async def delete(self, request: p.DeleteRequest) -> None:

@@ -50,7 +50,7 @@ def resource_type(request) -> str:
 def plain(value: PropertyValue):
     """The Python value of VALUE; UNKNOWN for a computed one."""
     inner = value.value
-    if isinstance(inner, Computed):
+    if isinstance(inner, Computed) or inner == rpc.UNKNOWN:  # the wire's unknown is a sentinel string
         return UNKNOWN
     if isinstance(inner, Mapping):
         return {key: plain(item) for key, item in inner.items()}
@@ -73,6 +73,12 @@ def has_unknown(value) -> bool:
     if isinstance(value, list):
         return any(has_unknown(item) for item in value)
     return False
+
+
+def unknown() -> PropertyValue:
+    """An output the engine will see as unknown: the wire's unknown sentinel
+    (the SDK's marshal does not take its own Computed)."""
+    return PropertyValue(rpc.UNKNOWN)
 
 
 def wrap(value, secret: bool = False) -> PropertyValue:

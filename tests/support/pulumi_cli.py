@@ -80,8 +80,18 @@ class PulumiProject:
         for key, value in config.items():
             self.run("config", "set", "--stack", stack, key, value)
 
-    def up(self, stack: str, *args: str) -> subprocess.CompletedProcess:
-        return self.run("up", "--stack", stack, "--yes", "--skip-preview", *args)
+    def up(self, stack: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return self.run("up", "--stack", stack, "--yes", "--skip-preview", *args, check=check)
+
+    def up_changes(self, stack: str, *args: str) -> dict[str, str]:
+        """`pulumi up`, and what it did: {resource name: op} for each resource it changed."""
+        events = [json.loads(line) for line in self.up(stack, "--json", *args).stdout.splitlines() if line.strip()]
+        done = [event["resOutputsEvent"]["metadata"] for event in events if "resOutputsEvent" in event]
+        return _changes(done)
+
+    def preview_changes(self, stack: str, *args: str) -> dict[str, str]:
+        """What `pulumi preview` plans: {resource name: op} for each resource it would change."""
+        return _changes(json.loads(self.run("preview", "--stack", stack, "--json", *args).stdout).get("steps", []))
 
     def preview(self, stack: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return self.run("preview", "--stack", stack, "--diff", *args, check=check)
@@ -98,16 +108,31 @@ class PulumiProject:
     def export(self, stack: str) -> dict:
         return json.loads(self.run("stack", "export", "--stack", stack).stdout)
 
-    def operations(self, stack: str) -> dict[str, str]:
-        """What the last update did: {resource name: op} for every resource it touched."""
-        history = json.loads(self.run("stack", "history", "--stack", stack, "--json", "--show-secrets=false").stdout)
-        return history[0].get("resourceChanges", {})
+    def urn(self, stack: str, name: str) -> str:
+        resources = self.export(stack)["deployment"]["resources"]
+        return next(r["urn"] for r in resources if r["urn"].endswith(f"::{name}"))
 
     def text(self) -> str:
         return "\n".join(self.transcript)
 
 
+REPLACE_STEPS = ("replace", "create-replacement", "delete-replaced")
+
+
+def _changes(steps: list[dict]) -> dict[str, str]:
+    """{resource name: op}; the steps of one replacement count as one `replace`."""
+    changes: dict[str, str] = {}
+    for step in steps:
+        if step["op"] not in ("same", "read"):
+            name = step["urn"].rsplit("::", 1)[1]
+            changes[name] = "replace" if step["op"] in REPLACE_STEPS else step["op"]
+    return changes
+
+
 class PulumiError(AssertionError):
     def __init__(self, args: tuple[str, ...], done: subprocess.CompletedProcess):
-        super().__init__(f"pulumi {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+        output = done.stdout
+        if "--json" in args:  # an event stream: its error diagnostics say what failed
+            output = "\n".join(line for line in output.splitlines() if '"severity":"error"' in line)
+        super().__init__(f"pulumi {' '.join(args)} exited {done.returncode}:\n{output}\n{done.stderr}")
         self.done = done

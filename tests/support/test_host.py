@@ -29,6 +29,18 @@ class SshHost:
     private_key: str
     host_key: str
     process: subprocess.Popen
+    workdir: Path
+
+    def authorize_new_key(self) -> str:
+        """Another client key the host accepts (a rotated SSH key); its private key."""
+        path = self.workdir / f"client_key_{len(list(self.workdir.glob('client_key_*.pub'))) + 1}"
+        _keygen(path)
+        self.authorize(path.with_suffix(".pub"))
+        return path.read_text()
+
+    def authorize(self, public_key: Path) -> None:
+        with (self.workdir / "authorized_keys").open("a") as authorized:
+            authorized.write(public_key.read_text())
 
     def stop(self) -> None:
         self.process.terminate()
@@ -76,7 +88,7 @@ def start_sshd(workdir: Path, session_env: dict[str, str] | None = None) -> SshH
             raise RuntimeError(f"sshd exited: {(workdir / 'sshd.log').read_text()}")
         time.sleep(0.2)
     host_key = " ".join((workdir / "host_key.pub").read_text().split()[:2])
-    return SshHost(port, getpass.getuser(), (workdir / "client_key").read_text(), host_key, process)
+    return SshHost(port, getpass.getuser(), (workdir / "client_key").read_text(), host_key, process, workdir)
 
 
 def python_base_image(workdir: Path) -> str:
