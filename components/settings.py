@@ -26,6 +26,7 @@ TARGETS = ("ec2", "local")
 HOST_AWS_CREDENTIALS = ("forwarded", "instance-role")
 VARIABLE_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 HOST_VARIABLE = "WHATSAPP_MINER_EC2_HOST"
+RESERVED_PREFIXES = ("COMPOSE_", "DOCKER_")
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 # pulumi-command 1.2.1 offers only the pinned key's own algorithm; for RSA
 # that is SHA-1 `ssh-rsa`, which OpenSSH 8.8 and later refuse.
@@ -226,6 +227,10 @@ def _container_env(read: _Reader, environ: Mapping[str, str], env_name: str) -> 
     names = read.names("containerEnv")
     if "ENV_NAME" in names:
         raise read.error("containerEnv", "names other than ENV_NAME (it is always set to the environment)")
+    reserved = [name for name in names if name == "IMAGE" or name.startswith(RESERVED_PREFIXES)]
+    if reserved:
+        raise read.error("containerEnv", "names other than IMAGE, COMPOSE_* and DOCKER_* (they belong to "
+                         "compose and host-deploy, and would change what runs)", ", ".join(reserved))
     values = {name: environment.read(environ, name) for name in names}
     missing = [name for name, value in values.items() if value is None]
     if missing:

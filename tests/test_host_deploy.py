@@ -110,6 +110,7 @@ def images(registry, test_base, run_id):
         "v3": docker_env.build_and_push(repo, "ok", "3"),
         "unhealthy": docker_env.build_and_push(repo, "unhealthy"),
         "crash": docker_env.build_and_push(repo, "crash"),
+        "crash-later": docker_env.build_and_push(repo, "crash-later"),
         "slow": docker_env.build_and_push(repo, "slow"),
         "migrate-fail": docker_env.build_and_push(repo, "migrate-fail"),
     }
@@ -394,6 +395,9 @@ def test_a_redeploy_of_the_running_image_brings_back_a_service_stopped_by_hand(p
         (["deploy", "--dir", "{dir}", "--project", "p", "--image", "x", "--timeout", "soon"], "--timeout 'soon'"),
         (["status", "--dir", "{dir}", "--project", "p", "--image", "x"], "unknown option '--image'"),
         (["deploy", "--dir", "{dir}", "--project", "p", "--image", "nosuch.invalid/x:1"], "cannot be found or pulled"),
+        (["deploy", "--dir", "{dir}", "--project", "p", "--image", "--help"], "--image needs a value, got the option"),
+        (["deploy", "--dir", "{dir}", "--project", "p", "--image", "x", "--migrate-timeout", "0"],
+         "--migrate-timeout '0'"),
     ],
 )
 def test_bad_arguments_exit_2_naming_the_problem(tmp_path, docker_engine, argv, message):
@@ -404,3 +408,143 @@ def test_bad_arguments_exit_2_naming_the_problem(tmp_path, docker_engine, argv, 
     result = subprocess.run([str(HOST_DEPLOY), *argv], capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 2
     assert message in result.stderr
+
+
+# ---------------------------------------------------------------- faults (README, "Faults")
+
+def one_off_containers(app: HostProject) -> list[str]:
+    return docker_env.run("docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={app.name}",
+                          "--filter", "label=com.docker.compose.oneoff=True").stdout.split()
+
+
+def wait_for_migration(app: HostProject, deploy: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while not one_off_containers(app):
+        assert deploy.poll() is None and time.monotonic() < deadline, "the migration never started"
+        time.sleep(0.1)
+
+
+def last_audit(app: HostProject) -> dict:
+    return json.loads((app.dir / ".deploy" / "audit.log").read_text().splitlines()[-1])
+
+
+@pytest.mark.parametrize(("signum", "group"), [(signal.SIGHUP, True), (signal.SIGTERM, False), (signal.SIGINT, True)])
+def test_a_deploy_interrupted_mid_migration_restores_and_verifies_what_ran(project, images, signum, group):
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    before = app.container_ids()
+    deploy = app.run("deploy", "--image", images["slow"], "--timeout", "60", background=True)
+    wait_for_migration(app, deploy)
+    if group:  # a dropped SSH session hangs up the whole group
+        os.killpg(deploy.pid, signum)
+    else:
+        os.kill(deploy.pid, signum)
+    stdout, _ = deploy.communicate(timeout=120)
+    assert deploy.returncode == 5
+    assert json.loads(stdout.splitlines()[-1])["result"] == "interrupted_restored"
+    assert last_audit(app)["result"] == "interrupted_restored"
+    assert (app.dir / ".deploy" / "current").read_text().strip() == images["v1"]
+    assert_running_on(app.run("status"), images["v1"])
+    assert app.container_ids() == before
+    assert one_off_containers(app) == []
+    assert app.deploy(images["v2"]).code == 0  # the lock is free
+
+
+def test_a_hanging_migration_is_stopped_and_removed_and_the_lock_freed(project, images):
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    result = app.deploy(images["slow"], "--migrate-timeout", "1")
+    assert result.code == 4, result.stderr
+    assert "still running after 1s" in result.stderr
+    assert one_off_containers(app) == []
+    assert_running_on(app.run("status"), images["v1"])
+    assert app.deploy(images["v2"]).code == 0
+
+
+def test_a_rollback_whose_target_fails_its_gate_restores_what_ran(project, images):
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    assert app.deploy(images["v2"]).code == 0
+    # The recorded previous image no longer passes its gate.
+    (app.dir / ".deploy" / "previous").write_text(images["crash"] + "\n")
+    result = app.run("rollback", "--timeout", "60")
+    assert result.code == 5, result.stderr
+    assert result.report["result"] == "restored"
+    assert_running_on(app.run("status"), images["v2"])
+
+
+def test_an_unwritable_state_is_found_before_anything_changes(project, images):
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    before = app.container_ids()
+    audit = app.dir / ".deploy" / "audit.log"
+    audit.unlink()
+    audit.mkdir()  # cannot be appended to, whoever runs this (root included)
+    result = app.deploy(images["v2"])
+    assert result.code == 2
+    assert "cannot write the state" in result.stderr and "nothing was changed" in result.stderr
+    assert app.container_ids() == before
+
+
+def test_compose_settings_in_env_do_not_steer_what_runs(project, images):
+    app = project()
+    with (app.dir / ".env").open("a") as env_file:
+        env_file.write("COMPOSE_PROFILES=migrate\nCOMPOSE_PROJECT_NAME=hijacked\n")
+    assert app.deploy(images["v1"]).code == 0
+    assert set(app.container_ids()) == {"miner", "classifier"}
+    assert app.run("status").code == 0
+
+
+def test_status_fails_when_a_service_runs_another_image(project, images):
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    subprocess.run(["docker-compose", "-p", app.name, "up", "-d", "--no-deps", "miner"], cwd=app.dir,
+                   env={**os.environ, "IMAGE": images["v2"]}, capture_output=True, check=True)
+    status = app.run("status")
+    assert status.code == 1
+    assert status.report["verified"] is False
+
+
+def test_status_fails_when_a_service_was_stopped(project, images):
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    docker_env.run("docker", "stop", app.container_ids()["classifier"])
+    status = app.run("status")
+    assert status.code == 1
+    assert status.report["services"]["classifier"]["state"] == "exited"
+
+
+def without_healthchecks(app: HostProject) -> None:
+    compose = app.dir / "docker-compose.yml"
+    text = compose.read_text()
+    healthcheck = text[text.index("    healthcheck:"):text.index("  classifier:")]
+    compose.write_text(text.replace(healthcheck, "    healthcheck:\n      disable: true\n"))
+
+
+def test_a_service_without_healthcheck_that_crashes_soon_after_start_fails_the_gate(project, images):
+    app = project()
+    without_healthchecks(app)
+    assert app.deploy(images["v1"], "--soak", "4").code == 0
+    result = app.deploy(images["crash-later"], "--soak", "4")
+    assert result.code == 5, result.stderr
+    assert "health gate:" in result.stderr
+    assert_running_on_image(app, images["v1"])
+
+
+def test_status_counts_a_restart_since_the_deploy_as_unhealthy(project, images):
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    miner = app.container_ids()["miner"]
+    docker_env.run("docker", "exec", miner, "sh", "-c", "kill 1")  # exits; its restart policy brings it back
+    deadline = time.monotonic() + 60
+    while docker_env.run("docker", "inspect", "--format", "{{.RestartCount}}", miner).stdout.strip() == "0":
+        assert time.monotonic() < deadline, "the container was never restarted"
+        time.sleep(0.2)
+    status = app.run("status")
+    assert status.code == 1
+    assert "miner restarted 1 times since the deploy" in status.stderr
+
+
+def assert_running_on_image(app: HostProject, ref: str) -> None:
+    report = app.run("status").report
+    assert report["image"] == ref and report["verified"] is True

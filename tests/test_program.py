@@ -274,6 +274,8 @@ def test_deploy_false_builds_and_pushes_and_keeps_only_the_teardown_declared():
         ({}, {"WHATSAPP_MINER_EC2_HOST": ""}, "whatsapp-miner:host in Pulumi.dev.yaml (or WHATSAPP_MINER_EC2_HOST"),
         ({}, {"SSH_PRIVATE_KEY": ""}, "SSH_PRIVATE_KEY is not set"),
         ({}, {"WHATSAPP_API_TOKEN": "a'b$c"}, "WHATSAPP_API_TOKEN: a value holding a single quote"),
+        ({"whatsapp-miner:containerEnv": '["COMPOSE_PROFILES", "IMAGE", "DOCKER_HOST"]'}, {},
+         "whatsapp-miner:containerEnv in Pulumi.dev.yaml: expected names other than IMAGE, COMPOSE_* and DOCKER_*"),
     ],
 )
 def test_bad_config_fails_naming_key_and_stack_file_before_any_resource(config, env, message):
