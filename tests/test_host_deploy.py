@@ -424,6 +424,12 @@ def wait_for_migration(app: HostProject, deploy: subprocess.Popen) -> None:
         time.sleep(0.1)
 
 
+def running_images(app: HostProject) -> set[str]:
+    containers = list(app.container_ids().values())
+    inspected = docker_env.run("docker", "inspect", "--format", "{{.Image}}", *containers, check=False)
+    return set(inspected.stdout.split()) if containers else set()
+
+
 def last_audit(app: HostProject) -> dict:
     return json.loads((app.dir / ".deploy" / "audit.log").read_text().splitlines()[-1])
 
@@ -448,6 +454,22 @@ def test_a_deploy_interrupted_mid_migration_restores_and_verifies_what_ran(proje
     assert app.container_ids() == before
     assert one_off_containers(app) == []
     assert app.deploy(images["v2"]).code == 0  # the lock is free
+
+
+def test_a_deploy_hung_up_during_the_health_gate_restores_and_verifies_what_ran(project, images):
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    deploy = app.run("deploy", "--image", images["unhealthy"], "--timeout", "60", background=True)
+    new_image, deadline = images["unhealthy"], time.monotonic() + 60
+    while not (image_present(new_image) and image_id(new_image) in running_images(app)):
+        assert deploy.poll() is None and time.monotonic() < deadline, "the new image never started"
+        time.sleep(0.1)
+    os.killpg(deploy.pid, signal.SIGHUP)  # still "starting": the gate is waiting
+    stdout, _ = deploy.communicate(timeout=120)
+    assert deploy.returncode == 5
+    assert json.loads(stdout.splitlines()[-1])["result"] == "interrupted_restored"
+    assert_running_on(app.run("status"), images["v1"])
+    assert "interrupted by SIGHUP" in (app.dir / ".deploy" / "interrupted.log").read_text()
 
 
 def test_a_hanging_migration_is_stopped_and_removed_and_the_lock_freed(project, images):
