@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -102,15 +103,22 @@ def restarts(before: dict, after: dict) -> int:
     return count
 
 
-def measure(project: Project, deploy, first: str, second: str) -> dict:
+def measure(project: Project, deploy, first: str, second: str, rounds: int = 5) -> dict:
+    """Median wall time of ROUNDS no-op redeploys and ROUNDS switches between
+    FIRST and SECOND (2 cores make single runs noisy); most restarts seen."""
     deploy(first)
-    before = project.containers()
-    noop_seconds = deploy(first)
-    after_noop = project.containers()
-    new_seconds = deploy(second)
+    current, noop, new, noop_restarts, new_restarts = first, [], [], 0, 0
+    for _ in range(rounds):
+        before = project.containers()
+        noop.append(deploy(current))
+        after = project.containers()
+        current = second if current == first else first
+        new.append(deploy(current))
+        noop_restarts = max(noop_restarts, restarts(before, after))
+        new_restarts = max(new_restarts, restarts(after, project.containers()))
     return {
-        "noop_redeploy": {"seconds": round(noop_seconds, 2), "restarts": restarts(before, after_noop)},
-        "new_digest": {"seconds": round(new_seconds, 2), "restarts": restarts(after_noop, project.containers())},
+        "noop_redeploy": {"seconds": round(statistics.median(noop), 2), "restarts": noop_restarts, "runs": rounds},
+        "new_digest": {"seconds": round(statistics.median(new), 2), "restarts": new_restarts, "runs": rounds},
     }
 
 
