@@ -217,6 +217,8 @@ def test_app_code_deploys_migrates_and_verifies_a_new_digest(rehearsal, first_ru
     assert status["digest"] == changed["deployedDigest"]
     assert status["previous_image"] == first_run["imageRef"]
     assert f"running migrations with {changed['imageRef']}" in deploy_stderr(rehearsal)
+    # The deploy carries no secret, so its progress shows in `pulumi up`.
+    assert any("running migrations with" in message for message in rehearsal.cli.messages("app-deploy"))
     after = rehearsal.containers()
     assert all(after[name] != before[name] for name in ("miner", "classifier"))
     assert_no_secret_shown(rehearsal)

@@ -17,6 +17,9 @@ provider/pkg/provider/) and pulumi-go-provider v1.3.0 (`gp:`):
   leaves stdout/stderr unknown (pc:remote/commandController.go:44-92);
 - outputs are the inputs plus stdout and stderr, one trailing newline
   trimmed, captured whatever `logging` says (pc:remote/commandOutputs.go:104);
+  `logging` (unset: both) picks which of them are also sent to the engine as
+  ephemeral status lines (pc:util/util.go:32-53); the stand-in sends them
+  when the command ends rather than as they come;
 - stdin is written only when non-empty; `environment` on a remote command is
   SSH setenv, which stock sshd refuses beyond LANG and LC_* (AcceptEnv), and
   that refusal fails the command (pc:remote/commandOutputs.go:42-49);
@@ -36,13 +39,16 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import grpc
 from pulumi.provider.experimental import provider as p
 from pulumi.provider.experimental.property_value import PropertyValue
+from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
 
 from tests.standins.plugin import UNKNOWN, changed_keys, diff, plain, plain_map, resource_type, serve, unknown, wrap
 
@@ -86,7 +92,7 @@ class CommandStandIn(p.Provider):
             return p.CreateResponse(resource_id, dict(request.properties))
         if request.preview:
             return p.CreateResponse(resource_id, {**request.properties, **_unknown_outputs()})
-        ran = _run(resource_type(request), inputs, "create") if inputs.get("create") else _no_output()
+        ran = _run(resource_type(request), inputs, "create", request.urn) if inputs.get("create") else _no_output()
         return p.CreateResponse(resource_id, {**request.properties, **ran})
 
     async def update(self, request: p.UpdateRequest) -> p.UpdateResponse:
@@ -99,13 +105,13 @@ class CommandStandIn(p.Provider):
         if request.preview:
             return p.UpdateResponse({**request.news, **_unknown_outputs()})
         field = "update" if news.get("update") else "create"
-        outputs = _run(resource_type(request), news, field) if news.get(field) else previous
+        outputs = _run(resource_type(request), news, field, request.urn) if news.get(field) else previous
         return p.UpdateResponse({**request.news, **outputs})
 
     async def delete(self, request: p.DeleteRequest) -> None:
         state = plain_map(request.properties)
         if resource_type(request) != COPY_TO_REMOTE and state.get("delete"):
-            _run(resource_type(request), state, "delete")
+            _run(resource_type(request), state, "delete", request.urn)
 
 
 def _no_output() -> dict[str, PropertyValue]:
@@ -116,7 +122,7 @@ def _unknown_outputs() -> dict[str, PropertyValue]:
     return {name: unknown() for name in OUTPUTS}
 
 
-def _run(typ: str, inputs: dict, field: str) -> dict[str, PropertyValue]:
+def _run(typ: str, inputs: dict, field: str, urn: str) -> dict[str, PropertyValue]:
     command = inputs[field]
     if typ == LOCAL_COMMAND:
         argv = ["/bin/sh", "-c", command]
@@ -130,10 +136,25 @@ def _run(typ: str, inputs: dict, field: str) -> dict[str, PropertyValue]:
         done = subprocess.run([argv[0], *options, *argv[1:]], input=(inputs.get("stdin") or "").encode(),
                               capture_output=True, env=env, cwd=inputs.get("dir") or None, check=False)
     stdout, stderr = done.stdout.decode(), done.stderr.decode()
+    logging = inputs.get("logging") or "stdoutAndStderr"
+    _status(urn, (stdout if logging in ("stdout", "stdoutAndStderr") else "")
+            + (stderr if logging in ("stderr", "stdoutAndStderr") else ""))
     if done.returncode != 0:
         status = "exit status" if typ == LOCAL_COMMAND else "Process exited with status"
         raise CommandError(f"{status} {done.returncode}: running {command!r}:\n{stdout}{stderr}")
     return {"stdout": wrap(stdout.removesuffix("\n")), "stderr": wrap(stderr.removesuffix("\n"))}
+
+
+def _status(urn: str, text: str) -> None:
+    """Each line as an ephemeral info message of the resource (InfoStatus)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        return
+    engine = next(arg for arg in sys.argv[1:] if not arg.startswith("-"))
+    with grpc.insecure_channel(engine) as channel:
+        log = engine_pb2_grpc.EngineStub(channel).Log
+        for line in lines:
+            log(engine_pb2.LogRequest(severity=engine_pb2.INFO, message=line, urn=urn, ephemeral=True))
 
 
 def _copy_to_remote(inputs: dict) -> None:

@@ -52,6 +52,7 @@ class PulumiProject:
     environ: dict[str, str]
     """The whole environment the CLI (and so the program) sees, besides PATH and HOME."""
     transcript: list[str] = field(default_factory=list)
+    last_events: list[dict] = field(default_factory=list)
 
     def env(self) -> dict[str, str]:
         path = os.pathsep.join([str(STANDINS), os.environ["PATH"]])
@@ -84,10 +85,17 @@ class PulumiProject:
         return self.run("up", "--stack", stack, "--yes", "--skip-preview", *args, check=check)
 
     def up_changes(self, stack: str, *args: str) -> dict[str, str]:
-        """`pulumi up`, and what it did: {resource name: op} for each resource it changed."""
-        events = [json.loads(line) for line in self.up(stack, "--json", *args).stdout.splitlines() if line.strip()]
-        done = [event["resOutputsEvent"]["metadata"] for event in events if "resOutputsEvent" in event]
+        """`pulumi up`, and what it did: {resource name: op} for each resource it changed.
+        Its events stay in `last_events`."""
+        self.last_events = [json.loads(line) for line in self.up(stack, "--json", *args).stdout.splitlines()
+                            if line.strip()]
+        done = [event["resOutputsEvent"]["metadata"] for event in self.last_events if "resOutputsEvent" in event]
         return _changes(done)
+
+    def messages(self, name: str) -> list[str]:
+        """What the last `up_changes` showed for resource NAME (diagnostics, progress lines)."""
+        return [event["diagnosticEvent"]["message"] for event in self.last_events
+                if event.get("diagnosticEvent", {}).get("urn", "").endswith(f"::{name}")]
 
     def preview_changes(self, stack: str, *args: str) -> dict[str, str]:
         """What `pulumi preview` plans: {resource name: op} for each resource it would change."""
