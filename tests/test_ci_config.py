@@ -59,3 +59,34 @@ def test_every_config_key_the_program_reads_is_in_the_readme_reference():
     assert len(keys) > 20
     for key in keys:
         assert f"| `{key}` |" in README, f"whatsapp-miner:{key} is missing from the README's config reference"
+
+
+def jobs():
+    for path in WORKFLOW_FILES:
+        for name, job in yaml.safe_load(path.read_text()).get("jobs", {}).items():
+            yield path, name, job
+
+
+def test_every_pulumi_step_runs_the_cli_of_the_sdk_pin_from_a_v6_action():
+    pin = re.search(r"^pulumi==(\S+)$", (ROOT / "requirements.txt").read_text(), re.MULTILINE).group(1)
+    pulumi_steps = [(path, step) for path, step in steps() if step.get("uses", "").startswith("pulumi/actions@")]
+    assert len(pulumi_steps) == 4
+    for path, step in pulumi_steps:
+        assert str(step["with"]["pulumi-version"]) == pin, path.name
+    for path in WORKFLOW_FILES:
+        for line in path.read_text().splitlines():
+            if "pulumi/actions@" in line:  # v6 previews with --refresh; v5 ran a separate, writing refresh
+                assert re.search(r"@[0-9a-f]{40}  # v(6|7)\.\d+\.\d+$", line), f"{path.name}: {line.strip()}"
+
+
+def test_drift_never_shares_a_concurrency_group_with_an_apply():
+    groups = {(path.name, name): job.get("concurrency", {}).get("group", "") for path, name, job in jobs()}
+    applies = {group for (file, _), group in groups.items() if file == "deploy.yml"}
+    assert applies == {"pulumi-dev", "pulumi-prd"}
+    assert groups[("drift.yml", "drift")].startswith("drift-")
+
+
+def test_applies_and_drift_run_only_from_main():
+    for path, name, job in jobs():
+        if path.name in ("deploy.yml", "drift.yml") and "needs" not in job:
+            assert job.get("if") == "github.ref == 'refs/heads/main'", f"{path.name}:{name}"

@@ -16,6 +16,7 @@ import json
 import shutil
 import sqlite3
 import subprocess
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,13 +177,40 @@ def test_secrets_are_encrypted_in_the_state(rehearsal, first_run):
     assert rehearsal.cli.secret_output(rehearsal.name, "deployedDigest") == first_run["deployedDigest"]
 
 
-def test_host_status_reaches_the_host_from_the_stack_outputs(rehearsal, first_run, ssh_host):
-    env = {**rehearsal.cli.env(), "SSH_PRIVATE_KEY": ssh_host.private_key,
+def host_status(stack: Stack, ssh_host) -> subprocess.CompletedProcess:
+    """scripts/host-status, as the drift job runs it."""
+    env = {**stack.cli.env(), "SSH_PRIVATE_KEY": stack.cli.environ["SSH_PRIVATE_KEY"],
            "SSH_KNOWN_HOSTS": f"[127.0.0.1]:{ssh_host.port} {ssh_host.host_key}"}
-    done = subprocess.run(["bash", str(ROOT / "scripts" / "host-status"), rehearsal.name], env=env,
-                          cwd=rehearsal.cli.workdir, capture_output=True, text=True, check=False, timeout=120)
+    return subprocess.run(["bash", str(ROOT / "scripts" / "host-status"), stack.name], env=env,
+                          cwd=stack.cli.workdir, capture_output=True, text=True, check=False, timeout=120)
+
+
+def test_host_status_reaches_the_host_from_the_stack_outputs(rehearsal, first_run, ssh_host):
+    done = host_status(rehearsal, ssh_host)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.splitlines()[-1])["digest"] == first_run["deployedDigest"]
+
+
+def test_the_drift_check_writes_no_state(rehearsal, first_run):
+    state = rehearsal.cli.backend / ".pulumi" / "stacks" / "whatsapp-miner" / f"{rehearsal.name}.json"
+    before = state.read_bytes()
+    rehearsal.cli.preview(rehearsal.name, "--refresh", "--expect-no-changes")  # what drift.yml runs
+    assert state.read_bytes() == before
+
+
+def test_the_drift_check_notices_a_service_stopped_on_the_host(rehearsal, first_run, ssh_host):
+    classifier = rehearsal.containers()["classifier"]
+    docker_env.run("docker", "stop", classifier)
+    try:
+        done = host_status(rehearsal, ssh_host)
+        assert done.returncode == 1
+        assert json.loads(done.stdout.splitlines()[-1])["services"]["classifier"]["state"] == "exited"
+    finally:
+        docker_env.run("docker", "start", classifier)
+    deadline = time.monotonic() + 60
+    while host_status(rehearsal, ssh_host).returncode != 0:
+        assert time.monotonic() < deadline, "the classifier did not come back healthy"
+        time.sleep(1)
 
 
 def deploy_stderr(stack: Stack) -> str:
