@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
+from pulumi_command import local
 
 
 @dataclass
@@ -27,8 +29,8 @@ class AppImageArgs:
     """ECR registry to log in to when pushing."""
     provider: aws.Provider | None = None
     """Provider for the ECR token lookup."""
-    pinned_digest: str | None = None
-    """Deploy this already pushed digest: no build."""
+    base_name: str | None = None
+    """Also tag the pushed build locally as `base_name:tag`, as the old build script did."""
 
 
 def ecr_registry(server: pulumi.Input[str], registry_id: pulumi.Input[str], provider: aws.Provider,
@@ -47,25 +49,33 @@ def ecr_registry(server: pulumi.Input[str], registry_id: pulumi.Input[str], prov
 
 class AppImage(pulumi.ComponentResource):
     ref: pulumi.Output[str]
-    """What deployments use: `repository@sha256:...`, or the local image ID."""
+    """`repository@sha256:...` once pushed, or the local image ID."""
+    digest: pulumi.Output[str]
+    """`sha256:...` of the pushed image (the image ID when not pushed)."""
 
     def __init__(self, name: str, args: AppImageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("whatsapp-miner:deploy:AppImage", name, None, opts)
-        if args.pinned_digest:
-            self.ref = pulumi.Output.concat(args.repository, "@", args.pinned_digest)
-        else:
-            image = docker.Image(
-                f"{name}-image",
-                image_name=pulumi.Output.concat(args.repository, ":", args.tag),
-                build=docker.DockerBuildArgs(
-                    context=args.context,
-                    dockerfile=f"{args.context}/Dockerfile",
-                    args={"BASE_IMAGE": args.base_image},
-                    platform=args.platform,
-                ),
-                skip_push=not args.push,
-                registry=ecr_registry(args.repository, args.registry_id, args.provider, self) if args.push else None,
+        image = docker.Image(
+            f"{name}-image",
+            image_name=pulumi.Output.concat(args.repository, ":", args.tag),
+            build=docker.DockerBuildArgs(
+                context=args.context,
+                dockerfile=f"{args.context}/Dockerfile",
+                args={"BASE_IMAGE": args.base_image},
+                platform=args.platform,
+            ),
+            skip_push=not args.push,
+            registry=ecr_registry(args.repository, args.registry_id, args.provider, self) if args.push else None,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.ref = image.repo_digest
+        self.digest = image.repo_digest.apply(lambda ref: ref.rpartition("@")[2])
+        if args.base_name:
+            local.Command(
+                f"{name}-base-name-tag",
+                create=image.repo_digest.apply(
+                    lambda ref: f"docker tag {shlex.quote(ref)} {shlex.quote(f'{args.base_name}:{args.tag}')}"),
+                add_previous_output_in_env=False,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            self.ref = image.repo_digest
-        self.register_outputs({"ref": self.ref})
+        self.register_outputs({"ref": self.ref, "digest": self.digest})

@@ -23,6 +23,9 @@ from components.env_file import EnvFileError, render_env_file
 
 NAMESPACE = "whatsapp-miner"
 TARGETS = ("ec2", "local")
+ROLES = ("environment", "registry")
+TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+STACK_NAME = r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)?"
 HOST_AWS_CREDENTIALS = ("forwarded", "instance-role")
 VARIABLE_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 HOST_VARIABLE = "WHATSAPP_MINER_EC2_HOST"
@@ -62,6 +65,18 @@ class SshSettings:
 
 
 @dataclass(frozen=True)
+class RegistrySettings:
+    """The `registry` stack: the one ECR repository every environment uses."""
+
+    stack_file: str
+    repository_name: str
+    environment_tags: list[str]
+    keep_builds: int
+    kms_key_arn: str | None
+    aws: AwsCredentials
+
+
+@dataclass(frozen=True)
 class Settings:
     stack_file: str
     environment: str
@@ -73,12 +88,16 @@ class Settings:
     """Deploy after building; false stops after the image and leaves the host as it is."""
     remove_data_on_destroy: bool
     """`pulumi destroy` also deletes the project's data volume."""
-    repository_name: str
+    image_name: str
+    """Base name of the image: the local image, and a local tag of every build."""
     image_tag: str
-    ecr_keep_images: int
-    ecr_force_delete: bool
+    """The environment's tag: the only tag of the image that moves."""
+    registry_stack: str
+    """The stack that owns the shared ECR repository."""
+    promote_from: str | None
+    """Deploy the digest this stack verified instead of building (prd: dev)."""
     image_digest: str | None
-    """Deploy this already pushed digest instead of building."""
+    """Deploy this already pushed digest instead of building or promoting."""
     base_image: str
     platform: str
     host_dir: str
@@ -140,16 +159,22 @@ class _Reader:
         return int(value)
 
     def names(self, key: str) -> list[str]:
+        return self._list(key, VARIABLE_NAME.pattern, "a list of environment variable names like [WHATSAPP_TOKEN]")
+
+    def tags(self, key: str, default: list[str]) -> list[str]:
+        return self._list(key, TAG, "a list of image tags like [dev, prd]") or default
+
+    def _list(self, key: str, pattern: str, expected: str) -> list[str]:
         value = self.text(key)
         if value is None:
             return []
         try:
-            names = json.loads(value)
+            items = json.loads(value)
         except json.JSONDecodeError:
-            names = None
-        if not isinstance(names, list) or not all(isinstance(n, str) and VARIABLE_NAME.match(n) for n in names):
-            raise self.error(key, "a list of environment variable names like [WHATSAPP_TOKEN]", value)
-        return names
+            items = None
+        if not isinstance(items, list) or not all(isinstance(i, str) and re.fullmatch(pattern, i) for i in items):
+            raise self.error(key, expected, value)
+        return items
 
 
 def _secret(value: str) -> pulumi.Output[str]:
@@ -244,17 +269,24 @@ def _container_env(read: _Reader, environ: Mapping[str, str], env_name: str) -> 
         raise SettingsError(f"{error} (listed in {NAMESPACE}:containerEnv in {read.stack_file})") from None
 
 
-def load(get: Callable[[str], str | None], stack: str, environ: Mapping[str, str]) -> Settings:
+def load(get: Callable[[str], str | None], stack: str,
+         environ: Mapping[str, str]) -> Settings | RegistrySettings:
     """Validate the stack's config (read with GET) and the environment."""
     read = _Reader(get, f"Pulumi.{stack}.yaml")
+    if read.choice("role", ROLES, "environment") == "registry":
+        return _registry(read, environ)
     env_name = read.required("environment", "the environment name, e.g. dev", pattern=r"[a-z][a-z0-9-]{0,19}")
     target = read.choice("target", TARGETS)
     push = read.boolean("push", True)
     if target == "ec2" and not push:
         raise read.error("push", "true: the ec2 target pulls its image from ECR", "false")
     image_digest = read.text("imageDigest", pattern=DIGEST.pattern)
-    if image_digest and not push:
-        raise read.error("imageDigest", "to be unset when push is false (a digest names an image in ECR)")
+    promote_from = read.text("promoteFrom", pattern=STACK_NAME)
+    for key, value in (("imageDigest", image_digest), ("promoteFrom", promote_from)):
+        if value and not push:
+            raise read.error(key, "to be unset when push is false (a digest names an image in ECR)")
+    if promote_from in (stack, f"organization/{NAMESPACE}/{stack}"):
+        raise read.error("promoteFrom", "another stack than this one", promote_from)
     forward = read.choice("hostAwsCredentials", HOST_AWS_CREDENTIALS, "forwarded") == "forwarded"
     default_dir = f"/home/{read.text('sshUser', 'ec2-user')}" if target == "ec2" else str(Path.home())
     return Settings(
@@ -264,10 +296,10 @@ def load(get: Callable[[str], str | None], stack: str, environ: Mapping[str, str
         push=push,
         deploy=read.boolean("deploy", True),
         remove_data_on_destroy=read.boolean("removeDataOnDestroy", False),
-        repository_name=read.text("repositoryName", f"whatsapp-miner-{env_name}", pattern=r"[a-z0-9][a-z0-9._/-]*"),
-        image_tag=read.text("imageTag", env_name, pattern=r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"),
-        ecr_keep_images=read.integer("ecrKeepImages", 10),
-        ecr_force_delete=read.boolean("ecrForceDelete", False),
+        image_name=read.text("imageName", NAMESPACE, pattern=r"[a-z0-9][a-z0-9._/-]*"),
+        image_tag=read.text("imageTag", env_name, pattern=TAG),
+        registry_stack=read.text("registryStack", "registry", pattern=STACK_NAME),
+        promote_from=promote_from,
         image_digest=image_digest,
         base_image=read.text("baseImage", "python:3.12-slim"),
         platform=read.text("platform", "linux/amd64", pattern=r"[a-z0-9]+/[a-z0-9]+(/[a-z0-9]+)?"),
@@ -282,7 +314,18 @@ def load(get: Callable[[str], str | None], stack: str, environ: Mapping[str, str
     )
 
 
-def from_stack(environ: Mapping[str, str]) -> Settings:
+def _registry(read: _Reader, environ: Mapping[str, str]) -> RegistrySettings:
+    return RegistrySettings(
+        stack_file=read.stack_file,
+        repository_name=read.text("repositoryName", NAMESPACE, pattern=r"[a-z0-9][a-z0-9._/-]*"),
+        environment_tags=read.tags("environmentTags", ["dev", "prd"]),
+        keep_builds=read.integer("ecrKeepBuilds", 30),
+        kms_key_arn=read.text("kmsKeyArn", pattern=r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]+"),
+        aws=_aws_credentials(environ, read.text("awsRegion")),
+    )
+
+
+def from_stack(environ: Mapping[str, str]) -> Settings | RegistrySettings:
     """Settings of the stack Pulumi is running."""
     config = pulumi.Config(NAMESPACE)
     return load(config.get, pulumi.get_stack(), environ)

@@ -10,7 +10,7 @@ import pytest
 from components import environment
 from components.deployment import verified_digest
 from components.settings import SettingsError
-from tests.support.pulumi_program import UNKNOWN, ProgramRun, run_stack
+from tests.support.pulumi_program import ACCOUNT, DEV_DIGEST, UNKNOWN, ProgramRun, default_stack_outputs, run_stack
 
 SECRET_KEY = "wJalr/XUtnFEMI+K7MDENG"
 API_TOKEN = 'tok en # with $HOME and "quotes"'
@@ -41,26 +41,51 @@ def local_stack() -> ProgramRun:
     return run_stack("local", {})
 
 
-def test_each_stack_names_repository_tag_project_and_dir_after_its_environment(remote_stack):
+@pytest.fixture(scope="module")
+def dev_stack() -> ProgramRun:
+    return run_stack("dev", doppler_env())
+
+
+@pytest.fixture(scope="module")
+def prd_stack() -> ProgramRun:
+    return run_stack("prd", doppler_env())
+
+
+@pytest.fixture(scope="module")
+def registry_stack() -> ProgramRun:
+    return run_stack("registry", doppler_env())
+
+
+SHARED_REPOSITORY = f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/whatsapp-miner"
+
+
+def test_each_stack_tags_names_project_and_dir_after_its_environment(remote_stack):
     env, run = remote_stack
-    assert run.named("registry-repository").inputs["name"] == f"whatsapp-miner-{env}"
-    image = run.named("app-image").inputs
-    assert image["imageName"].endswith(f"/whatsapp-miner-{env}:{env}")
+    assert run.named("app-tags").inputs["environment"]["TAGS"].endswith(f" {env}")
     deploy = run.named("app-deploy").inputs["create"]
     assert f"--project whatsapp-miner-{env}" in deploy
     assert f"--dir /home/ec2-user/whatsapp-miner/{env} " in deploy
     assert run.named("app-env-file").inputs["stdin"].startswith(f"ENV_NAME='{env}'\n")
 
 
-def test_doppler_aliases_are_mapped_unquoted_and_given_to_an_explicit_provider(remote_stack):
-    _, run = remote_stack
-    provider = run.named("aws")
+def test_doppler_aliases_are_mapped_unquoted_and_given_to_an_explicit_provider(registry_stack):
+    provider = registry_stack.named("aws")
     assert provider.type == "pulumi:providers:aws"
     assert provider.inputs["accessKey"] == "AKIAEXAMPLE"
     assert provider.inputs["secretKey"] == SECRET_KEY
     assert provider.inputs["region"] == "eu-west-1"
-    for name in ("registry-repository", "registry-lifecycle"):
-        assert run.named(name).provider.startswith(provider.urn), name
+    for name in ("shared-key", "shared-repository", "shared-lifecycle"):
+        assert registry_stack.named(name).provider.startswith(provider.urn), name
+
+
+def test_the_tag_move_and_the_host_get_the_mapped_credentials_as_secrets(remote_stack):
+    _, run = remote_stack
+    tags = run.named("app-tags")
+    assert tags.inputs["create"] == ".venv/bin/python -m components.ecr_tags"
+    assert {key: tags.inputs["environment"][key] for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                                             "AWS_DEFAULT_REGION")} == {
+        "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": SECRET_KEY, "AWS_DEFAULT_REGION": "eu-west-1"}
+    assert {"environment.AWS_ACCESS_KEY_ID", "environment.AWS_SECRET_ACCESS_KEY"} <= tags.secret_inputs
     assert run.named("app-host-credentials").inputs["stdin"] == (
         f"export AWS_ACCESS_KEY_ID=AKIAEXAMPLE\nexport AWS_SECRET_ACCESS_KEY={SECRET_KEY}\n"
     )
@@ -73,6 +98,7 @@ def test_standard_names_work_without_the_aliases():
     })
     assert run.named("aws").inputs["accessKey"] == "AKIASTANDARD"
     assert run.named("aws").inputs["region"] == "us-east-2"
+    assert run.named("app-tags").inputs["environment"]["AWS_DEFAULT_REGION"] == "us-east-2"
 
 
 def test_missing_credentials_fail_with_both_accepted_names_before_any_resource():
@@ -89,26 +115,91 @@ def test_missing_credentials_fail_with_both_accepted_names_before_any_resource()
         assert f"{name} (or {alias})" in str(error.value)
 
 
-def test_ecr_repository_scans_on_push_and_keeps_a_bounded_history(remote_stack):
-    env, run = remote_stack
-    repository = run.named("registry-repository").inputs
-    assert repository["imageScanningConfiguration"] == {"scanOnPush": True}
-    assert repository["forceDelete"] is (env == "dev")
-    rules = json.loads(run.named("registry-lifecycle").inputs["policy"])["rules"]
-    assert rules[0]["selection"]["tagStatus"] == "untagged"
-    assert rules[1]["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan",
-                                     "countNumber": {"dev": 10, "prd": 30}[env]}
+def test_the_shared_repository_passes_the_four_defsec_ecr_checks(registry_stack):
+    repository = registry_stack.named("shared-repository").inputs
+    key = registry_stack.named("shared-key")
+    assert repository["imageScanningConfiguration"] == {"scanOnPush": True}  # AVD-AWS-0030
+    assert repository["imageTagMutability"] == "IMMUTABLE_WITH_EXCLUSION"  # AVD-AWS-0031
+    assert repository["imageTagMutabilityExclusionFilters"] == [
+        {"filter": "dev", "filterType": "WILDCARD"}, {"filter": "prd", "filterType": "WILDCARD"}]
+    assert not registry_stack.of_type("aws:ecr/repositoryPolicy:RepositoryPolicy")  # AVD-AWS-0032
+    assert repository["encryptionConfigurations"] == [  # AVD-AWS-0033
+        {"encryptionType": "KMS", "kmsKey": registry_stack.outputs["kmsKeyArn"]}]
+    assert key.inputs["enableKeyRotation"] is True
+    assert repository["forceDelete"] is False
+    assert registry_stack.outputs["environmentTags"] == ["dev", "prd"]
+    assert registry_stack.outputs["repositoryName"] == "whatsapp-miner"
 
 
-def test_image_is_pushed_with_ecr_auth_and_deployed_by_digest_never_by_tag(remote_stack):
-    env, run = remote_stack
+def test_a_given_kms_key_is_used_and_none_is_created():
+    arn = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    run = run_stack("registry", doppler_env(), {"whatsapp-miner:kmsKeyArn": arn})
+    assert not run.of_type("aws:kms/key:Key")
+    assert run.named("shared-repository").inputs["encryptionConfigurations"][0]["kmsKey"] == arn
+
+
+def test_the_lifecycle_never_expires_an_environment_image_only_untagged_and_old_builds(registry_stack):
+    rules = sorted(json.loads(registry_stack.named("shared-lifecycle").inputs["policy"])["rules"],
+                   key=lambda rule: rule["rulePriority"])
+    # ECR: an image a higher-priority rule selects is never expired by a lower one.
+    for rule, tag in zip(rules[:2], ("dev", "prd"), strict=True):
+        assert rule["selection"]["tagPatternList"] == [tag]
+        assert rule["selection"]["countNumber"] >= 1  # one image per tag: never more than the count
+    assert rules[2]["selection"]["tagStatus"] == "untagged"
+    assert rules[3]["selection"] == {"tagStatus": "tagged", "tagPatternList": ["sha256-*"],
+                                     "countType": "imageCountMoreThan", "countNumber": 30}
+    assert all(rule["selection"]["tagStatus"] != "any" for rule in rules)
+
+
+def test_dev_builds_pushes_its_tag_and_tags_the_build_by_digest(dev_stack):
+    run = dev_stack
+    assert run.named("app-image").inputs["imageName"] == f"{SHARED_REPOSITORY}:dev"
+    digest = run.outputs["deployedDigest"]
+    environment = run.named("app-tags").inputs["environment"]
+    assert (environment["REPOSITORY"], environment["DIGEST"]) == ("whatsapp-miner", digest)
+    assert environment["TAGS"] == f"{digest.replace(':', '-')} dev"
+    assert run.named("app-tags").inputs["triggers"] == ["whatsapp-miner", digest, environment["TAGS"]]
+    base_name_tag = run.named("app-base-name-tag").inputs["create"]
+    assert base_name_tag == f"docker tag {SHARED_REPOSITORY}@{digest} whatsapp-miner:dev"
+    assert run.depends_on("app-deploy", "app-tags")
+
+
+def test_prd_promotes_the_digest_dev_verified_and_builds_nothing(prd_stack):
+    run = prd_stack
+    assert not run.of_type("docker:index/image:Image")
+    assert not run.of_type("pulumi:providers:aws") and not run.invokes  # no ECR token: no push
+    references = [r.inputs["name"] for r in run.of_type("pulumi:pulumi:StackReference")]
+    assert sorted(references) == ["organization/whatsapp-miner/dev", "organization/whatsapp-miner/registry"]
+    environment = run.named("app-tags").inputs["environment"]
+    assert (environment["DIGEST"], environment["TAGS"]) == (DEV_DIGEST, f"{DEV_DIGEST.replace(':', '-')} prd")
+    assert run.outputs["imageRef"] == f"{SHARED_REPOSITORY}@{DEV_DIGEST}"
+    assert f"--image {SHARED_REPOSITORY}@{DEV_DIGEST} " in run.named("app-deploy").inputs["create"]
+    assert run.depends_on("app-deploy", "app-tags")
+    assert run.outputs["deployedDigest"] == DEV_DIGEST
+
+
+def test_prd_fails_naming_the_stack_and_output_when_dev_verified_nothing_yet():
+    outputs = {**default_stack_outputs(), "organization/whatsapp-miner/dev": {}}
+    with pytest.raises(ValueError, match="stack organization/whatsapp-miner/dev has no output deployedDigest"):
+        run_stack("prd", doppler_env(), stack_outputs=outputs)
+
+
+def test_an_environment_tag_the_registry_keeps_immutable_is_refused_naming_the_key():
+    message = ("whatsapp-miner:imageTag 'staging' in Pulumi.dev.yaml is not one of the environment tags "
+               "['dev', 'prd'] of stack organization/whatsapp-miner/registry")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        run_stack("dev", doppler_env(), {"whatsapp-miner:imageTag": "staging"})
+
+
+def test_image_is_pushed_with_ecr_auth_and_deployed_by_digest_never_by_tag(dev_stack):
+    run = dev_stack
     image = run.named("app-image").inputs
     assert image["skipPush"] is False
     assert image["registry"]["username"] == "AWS"
     assert "registry.password" in run.named("app-image").secret_inputs
     assert image["build"]["args"] == {"BASE_IMAGE": "python:3.12-slim"}
     ref = run.outputs["imageRef"]
-    assert "@sha256:" in ref and f":{env}" not in ref
+    assert ref.startswith(f"{SHARED_REPOSITORY}@sha256:")
     assert f"--image {ref} " in run.named("app-deploy").inputs["create"]
     assert run.outputs["deployedDigest"] == ref.split("@")[1]
     assert json.loads(run.outputs["status"])["verified"] is True
@@ -116,7 +207,7 @@ def test_image_is_pushed_with_ecr_auth_and_deployed_by_digest_never_by_tag(remot
 
 def test_files_and_env_are_in_place_before_the_deploy_runs(remote_stack):
     _, run = remote_stack
-    for prerequisite in ("app-compose-file", "app-host-tool", "app-env-file", "app-image"):
+    for prerequisite in ("app-compose-file", "app-host-tool", "app-env-file", "app-tags"):
         assert run.depends_on("app-deploy", prerequisite), prerequisite
     assert run.named("app-compose-file").inputs["remotePath"].endswith("/docker-compose.yml")
     assert run.named("app-host-tool").inputs["remotePath"].endswith("/host-deploy")
@@ -248,14 +339,18 @@ def test_a_pinned_digest_is_deployed_without_building():
     digest = "sha256:" + "ab" * 32
     run = run_stack("prd", doppler_env(), {"whatsapp-miner:imageDigest": digest})
     assert not run.of_type("docker:index/image:Image")
-    assert run.outputs["imageRef"].endswith(f"/whatsapp-miner-prd@{digest}")
+    assert [r.inputs["name"] for r in run.of_type("pulumi:pulumi:StackReference")] == [
+        "organization/whatsapp-miner/registry"]  # the pin overrides the promotion
+    assert run.named("app-tags").inputs["environment"]["DIGEST"] == digest  # prd names what it runs
+    assert run.outputs["imageRef"] == f"{SHARED_REPOSITORY}@{digest}"
     assert f"@{digest} " in run.named("app-deploy").inputs["create"]
 
 
 def test_deploy_false_builds_and_pushes_and_keeps_only_the_teardown_declared():
     run = run_stack("dev", doppler_env(), {"whatsapp-miner:deploy": "false"})
     assert run.of_type("docker:index/image:Image")
-    assert [r.name for r in run.registrations if r.type.startswith("command:")] == ["app-teardown"]
+    commands = sorted(r.name for r in run.registrations if r.type.startswith("command:"))
+    assert commands == ["app-base-name-tag", "app-tags", "app-teardown"]  # on the host: only the teardown
     assert "deployedDigest" not in run.outputs and run.outputs["hostDir"]
 
 
@@ -264,8 +359,10 @@ def test_deploy_false_builds_and_pushes_and_keeps_only_the_teardown_declared():
     [
         ({"whatsapp-miner:target": "k8s"}, {},
          "whatsapp-miner:target in Pulumi.dev.yaml: expected one of ec2, local, got 'k8s'"),
-        ({"whatsapp-miner:ecrKeepImages": "ten"}, {},
-         "whatsapp-miner:ecrKeepImages in Pulumi.dev.yaml: expected a positive whole number, got 'ten'"),
+        ({"whatsapp-miner:healthTimeout": "ten"}, {},
+         "whatsapp-miner:healthTimeout in Pulumi.dev.yaml: expected a positive whole number, got 'ten'"),
+        ({"whatsapp-miner:promoteFrom": "dev"}, {},
+         "whatsapp-miner:promoteFrom in Pulumi.dev.yaml: expected another stack than this one, got 'dev'"),
         ({"whatsapp-miner:push": "false"}, {}, "whatsapp-miner:push in Pulumi.dev.yaml: expected true"),
         ({"whatsapp-miner:imageDigest": "latest"}, {}, "whatsapp-miner:imageDigest in Pulumi.dev.yaml"),
         ({"whatsapp-miner:containerEnv": "WHATSAPP_API_TOKEN"}, {}, "whatsapp-miner:containerEnv in Pulumi.dev.yaml"),
@@ -298,7 +395,7 @@ def test_the_update_fails_when_the_host_verified_another_digest_than_was_pushed(
 
 
 def test_preview_shows_the_deploy_as_computed_until_the_image_is_built():
-    run = run_stack("prd", doppler_env(), preview=True)
+    run = run_stack("dev", doppler_env(), preview=True)
     assert run.named("app-deploy").inputs["create"] == UNKNOWN
     assert run.named("app-env-file").inputs["create"].startswith("umask 077")
     assert run.named("app-compose-file").inputs["remotePath"].endswith("/docker-compose.yml")
@@ -331,14 +428,21 @@ def test_a_host_key_the_connection_cannot_verify_is_refused_at_config_time(host_
     assert [r.type for r in declared] == ["pulumi:pulumi:Stack"]
 
 
-@pytest.mark.parametrize("key", ["ecrKeepImages", "sshPort", "sshDialErrorLimit", "healthTimeout", "keepHostImages"])
+@pytest.mark.parametrize("key", ["sshPort", "sshDialErrorLimit", "healthTimeout", "keepHostImages"])
 def test_zero_is_refused_for_positive_whole_numbers(key):
     with pytest.raises(SettingsError, match=f"whatsapp-miner:{key} in Pulumi.prd.yaml: expected a positive whole"):
         run_stack("prd", doppler_env(), {f"whatsapp-miner:{key}": "0"})
 
 
+def test_registry_settings_are_checked_naming_key_and_stack_file():
+    with pytest.raises(SettingsError, match=r"whatsapp-miner:ecrKeepBuilds in Pulumi\.registry\.yaml: expected a pos"):
+        run_stack("registry", doppler_env(), {"whatsapp-miner:ecrKeepBuilds": "0"})
+    with pytest.raises(SettingsError, match=r"whatsapp-miner:environmentTags in Pulumi.registry.yaml: expected a list"):
+        run_stack("registry", doppler_env(), {"whatsapp-miner:environmentTags": '["dev", "no spaces"]'})
+
+
 def test_the_ecr_token_is_looked_up_with_the_explicit_provider():
-    run = run_stack("prd", doppler_env())
+    run = run_stack("dev", doppler_env())
     provider = run.named("aws")
     lookup = "aws:ecr/getAuthorizationToken:getAuthorizationToken"
     token_lookups = [ref for token, ref in run.invokes if token == lookup]

@@ -21,6 +21,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
 import pytest
 
 from tests.support import docker_env, test_host
@@ -97,6 +98,23 @@ def ssh_host(tmp_path_factory, moto):
     host.stop()
 
 
+def host_config(ssh_host, python_base: str, env_name: str, host_dir: Path) -> dict[str, str]:
+    """What a rehearsal stack needs that exists only at test time."""
+    return {
+        "whatsapp-miner:environment": env_name,
+        "whatsapp-miner:sshPort": str(ssh_host.port),
+        "whatsapp-miner:sshUser": ssh_host.user,
+        "whatsapp-miner:sshHostKey": ssh_host.host_key,
+        "whatsapp-miner:baseImage": python_base,
+        "whatsapp-miner:hostDir": str(host_dir),
+    }
+
+
+def ecr_client(moto: str):
+    return boto3.client("ecr", endpoint_url=moto, region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
 @pytest.fixture(scope="module")
 def rehearsal(tmp_path_factory, ecr_registry, moto, python_base, ssh_host, run_id) -> Stack:
     require_cli()
@@ -112,15 +130,13 @@ def rehearsal(tmp_path_factory, ecr_registry, moto, python_base, ssh_host, run_i
         "WHATSAPP_API_TOKEN": API_TOKEN,
         "GREETING": GREETING,
     })
+    # The shared repository first, as in production: the registry stack owns it.
+    shutil.copy(ROOT / "Pulumi.registry.yaml", cli.workdir / "Pulumi.registry.yaml")
+    cli.init("registry", {"whatsapp-miner:repositoryName": f"whatsapp-miner-{run_id}",
+                          "whatsapp-miner:environmentTags": json.dumps([env_name, f"{env_name}-prd"])})
+    cli.up("registry")
     shutil.copy(ROOT / "tests" / "rehearsal" / "Pulumi.rehearsal.yaml", cli.workdir / "Pulumi.rehearsal.yaml")
-    cli.init("rehearsal", {
-        "whatsapp-miner:environment": env_name,
-        "whatsapp-miner:sshPort": str(ssh_host.port),
-        "whatsapp-miner:sshUser": ssh_host.user,
-        "whatsapp-miner:sshHostKey": ssh_host.host_key,
-        "whatsapp-miner:baseImage": python_base,
-        "whatsapp-miner:hostDir": str(host_dir),
-    })
+    cli.init("rehearsal", host_config(ssh_host, python_base, env_name, host_dir))
     stack = Stack(cli, "rehearsal", host_dir, f"whatsapp-miner-{env_name}")
     yield stack
     if stack.containers():
@@ -175,6 +191,35 @@ def test_secrets_are_encrypted_in_the_state(rehearsal, first_run):
     ciphertexts = json.dumps(state).count('"ciphertext"')
     assert ciphertexts >= 3  # the .env content, the forwarded credentials, the SSH connection
     assert rehearsal.cli.secret_output(rehearsal.name, "deployedDigest") == first_run["deployedDigest"]
+
+
+def test_prd_promotes_the_digest_dev_verified_without_a_build(rehearsal, first_run, ssh_host, python_base, moto):
+    cli, env_name = rehearsal.cli, f"{rehearsal_tag(rehearsal)}-prd"
+    shutil.copy(cli.workdir / "Pulumi.rehearsal.yaml", cli.workdir / "Pulumi.rehearsal-prd.yaml")
+    prd = Stack(cli, "rehearsal-prd", rehearsal.host_dir.parent / env_name, f"whatsapp-miner-{env_name}")
+    cli.init(prd.name, {**host_config(ssh_host, python_base, env_name, prd.host_dir),
+                        "whatsapp-miner:promoteFrom": rehearsal.name})
+    try:
+        promoted = prd.up()
+        digest = first_run["deployedDigest"]
+        assert promoted["deployedDigest"] == digest == promoted["imageRef"].rpartition("@")[2]
+        assert prd.status()["digest"] == rehearsal.status()["digest"] == digest  # both hosts, one digest
+        assert prd.status()["verified"] is True
+        types = {resource["type"] for resource in cli.export(prd.name)["deployment"]["resources"]}
+        assert "docker:index/image:Image" not in types and "pulumi:providers:aws" not in types  # no build, no push
+        repository = cli.outputs("registry")["repositoryName"]
+        tagged = ecr_client(moto).describe_images(repositoryName=repository, imageIds=[{"imageDigest": digest}])
+        assert set(tagged["imageDetails"][0]["imageTags"]) == {digest.replace(":", "-"), rehearsal_tag(rehearsal),
+                                                                env_name}
+        assert cli.up_changes(prd.name) == {}  # promoting the same digest again changes nothing
+    finally:
+        cli.destroy(prd.name)
+    assert prd.containers() == {}
+    assert rehearsal.status()["digest"] == first_run["deployedDigest"]  # dev is untouched
+
+
+def rehearsal_tag(stack: Stack) -> str:
+    return stack.project.removeprefix("whatsapp-miner-")
 
 
 def host_status(stack: Stack, ssh_host) -> subprocess.CompletedProcess:
@@ -238,7 +283,8 @@ def test_app_code_deploys_migrates_and_verifies_a_new_digest(rehearsal, first_ru
     before = rehearsal.containers()
     rehearsal.edit_app("app/classifier.py", '"greeting": ("hello",', '"greeting": ("hello", "hey",')
     changes = rehearsal.cli.up_changes(rehearsal.name)
-    assert changes == {"app-image": "update", "app-deploy": "replace"}
+    assert changes == {"app-image": "update", "app-base-name-tag": "update", "app-tags": "replace",
+                       "app-deploy": "replace"}
     changed = rehearsal.cli.outputs(rehearsal.name)
     assert changed["deployedDigest"] != first_run["deployedDigest"]
     status = rehearsal.status()
@@ -299,7 +345,9 @@ def test_rotated_aws_keys_rewrite_only_the_host_credentials(rehearsal):
     before, audits = rehearsal.containers(), rehearsal.audit_lines()
     rotated = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYROTATED"
     rehearsal.cli.environ["AWS_IAM_WHATSAPP_MINER_ACCESS_KEY"] = rotated
-    assert rehearsal.cli.up_changes(rehearsal.name) == {"aws": "update", "app-host-credentials": "update"}
+    # The tag move runs again with the new keys (it is idempotent); on the host only the file changes.
+    assert rehearsal.cli.up_changes(rehearsal.name) == {"aws": "update", "app-tags": "update",
+                                                        "app-host-credentials": "update"}
     assert rotated in (rehearsal.host_dir / ".deploy" / "aws-credentials").read_text()
     assert (rehearsal.host_dir / ".deploy" / "aws-credentials").stat().st_mode & 0o777 == 0o600
     assert rehearsal.containers() == before
@@ -312,7 +360,7 @@ def test_rotated_aws_keys_rewrite_only_the_host_credentials(rehearsal):
         planned = rehearsal.cli.preview_changes(rehearsal.name)
     finally:
         rehearsal.cli.environ["AWS_IAM_WHATSAPP_MINER_ACCESS_KEY"] = rotated
-    assert planned == {"aws": "update", "app-host-credentials": "update"}
+    assert planned == {"aws": "update", "app-tags": "update", "app-host-credentials": "update"}
 
 
 def test_a_rotated_ssh_key_only_checks_the_host_with_it(rehearsal, ssh_host):
@@ -349,7 +397,9 @@ def test_a_pinned_digest_deploys_that_digest_without_a_build(rehearsal, first_ru
                       first_run["deployedDigest"])
     try:
         changes = rehearsal.cli.up_changes(rehearsal.name)
-        assert changes == {"app-image": "delete", "app-deploy": "replace"}
+        # No build: the image, its ECR login (the provider) and its local tag go; the tags move to the pin.
+        assert changes == {"app-image": "delete", "app-base-name-tag": "delete", "aws": "delete",
+                           "app-tags": "replace", "app-deploy": "replace"}
         status = rehearsal.status()
         assert status["digest"] == first_run["deployedDigest"] and status["verified"] is True
     finally:
@@ -430,9 +480,13 @@ def test_a_new_host_gets_the_project_and_the_old_host_is_cleaned(rehearsal, ssh_
     assert rehearsal.status()["verified"] is True
 
 
-def test_destroy_takes_the_project_down_removes_its_files_and_keeps_its_data(rehearsal):
+def test_destroy_takes_the_project_down_removes_its_files_and_keeps_its_data(rehearsal, moto):
     assert rehearsal.containers()
     rehearsal.cli.destroy(rehearsal.name)
+    repository = rehearsal.cli.outputs("registry")["repositoryName"]  # the shared repository stays, images and all
+    tag = rehearsal_tag(rehearsal)
+    tagged = ecr_client(moto).describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
+    assert tagged["imageDetails"]
     assert rehearsal.containers() == {}
     networks = docker_env.run("docker", "network", "ls", "--filter", f"label=com.docker.compose.project="
                               f"{rehearsal.project}", "--format", "{{.Name}}").stdout.split()
@@ -462,7 +516,7 @@ def test_the_local_stack_is_the_readme_main_job(tmp_path, python_base):
         cli.preview("local", "--expect-no-changes")
         # A deleted local image goes unnoticed (pulumi-docker's Read changes
         # nothing); the README's way back is to replace the image resource.
-        image_name = f"whatsapp-miner-{env_name}:{env_name}"
+        image_name = f"whatsapp-miner:{env_name}"
         docker_env.run("docker", "image", "rm", "--force", image_name)
         assert cli.up_changes("local") == {}
         assert cli.up_changes("local", "--replace", cli.urn("local", "app-image"))["app-image"] == "replace"

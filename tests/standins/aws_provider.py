@@ -7,8 +7,14 @@ against moto (AWS_ENDPOINT_URL), with the real provider's rules:
 - `aws:ecr/repository:Repository`: `name` and `encryptionConfigurations`
   replace, anything else updates in place (terraform-provider-aws
   internal/service/ecr/repository.go: ForceNew on name and
-  encryption_configuration); `imageTagMutability` defaults to MUTABLE;
-  delete refuses a repository holding images unless `forceDelete`;
+  encryption_configuration); `imageTagMutability` defaults to MUTABLE and is
+  set with its exclusion filters by PutImageTagMutability; delete refuses a
+  repository holding images unless `forceDelete`;
+- `aws:kms/key:Key`: CreateKey, then EnableKeyRotation when asked; `keyUsage`
+  and `customerMasterKeySpec` replace, the rest updates in place; delete
+  schedules the key's deletion after `deletionWindowInDays`
+  (internal/service/kms/key.go: ForceNew on key_usage and
+  customer_master_key_spec; resourceKeyDelete calls ScheduleKeyDeletion);
 - `aws:ecr/lifecyclePolicy:LifecyclePolicy`: it has no update, so any change
   replaces it, the old policy deleted first (lifecycle_policy.go: ForceNew on
   repository and policy; pulumi-aws provider/resources.go: DeleteBeforeReplace);
@@ -34,8 +40,10 @@ from tests.standins.plugin import changed_keys, diff, plain_map, resource_type, 
 
 REPOSITORY = "aws:ecr/repository:Repository"
 LIFECYCLE_POLICY = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+KMS_KEY = "aws:kms/key:Key"
 AUTHORIZATION_TOKEN = "aws:ecr/getAuthorizationToken:getAuthorizationToken"
-REPLACE_ON = {REPOSITORY: ("name", "encryptionConfigurations"), LIFECYCLE_POLICY: ("repository", "policy")}
+REPLACE_ON = {REPOSITORY: ("name", "encryptionConfigurations"), LIFECYCLE_POLICY: ("repository", "policy"),
+              KMS_KEY: ("keyUsage", "customerMasterKeySpec")}
 
 
 class AwsStandIn(p.Provider):
@@ -47,8 +55,11 @@ class AwsStandIn(p.Provider):
         return p.ConfigureResponse(accept_secrets=True, supports_preview=True)
 
     def _ecr(self):
+        return self._client("ecr")
+
+    def _client(self, service: str):
         return boto3.client(
-            "ecr",
+            service,
             endpoint_url=os.environ["AWS_ENDPOINT_URL"],
             region_name=self.config.get("region") or "us-east-1",
             aws_access_key_id=self.config.get("accessKey") or "testing",
@@ -76,12 +87,19 @@ class AwsStandIn(p.Provider):
             if not request.preview:
                 self._put_policy(inputs)
             return p.CreateResponse(inputs["repository"], dict(request.properties))
+        if resource_type(request) == KMS_KEY:
+            if request.preview:
+                return p.CreateResponse(None, dict(request.properties))
+            key_id, arn = self._create_key(inputs)
+            return p.CreateResponse(key_id, {**request.properties, "keyId": wrap(key_id), "arn": wrap(arn)})
         raise NotImplementedError(f"the aws stand-in does not implement {resource_type(request)}")
 
     async def update(self, request: p.UpdateRequest) -> p.UpdateResponse:
         news = plain_map(request.news)
-        if not request.preview:
+        if not request.preview and resource_type(request) == REPOSITORY:
             self._configure_repository(news)
+        elif not request.preview and resource_type(request) == KMS_KEY:
+            self._set_rotation(plain_map(request.olds)["keyId"], news)
         return p.UpdateResponse({**request.olds, **request.news})
 
     async def delete(self, request: p.DeleteRequest) -> None:
@@ -92,6 +110,9 @@ class AwsStandIn(p.Provider):
         elif resource_type(request) == LIFECYCLE_POLICY:
             with contextlib.suppress(ecr.exceptions.RepositoryNotFoundException):  # gone with its repository
                 ecr.delete_lifecycle_policy(repositoryName=state["repository"])
+        elif resource_type(request) == KMS_KEY:
+            self._client("kms").schedule_key_deletion(KeyId=state["keyId"],
+                                                      PendingWindowInDays=int(state.get("deletionWindowInDays") or 30))
 
     async def invoke(self, request: p.InvokeRequest) -> p.InvokeResponse:
         if request.tok != AUTHORIZATION_TOKEN:
@@ -104,9 +125,21 @@ class AwsStandIn(p.Provider):
             "proxyEndpoint": wrap(data["proxyEndpoint"]), "expiresAt": wrap(str(data["expiresAt"])),
         })
 
+    def _create_key(self, inputs: dict) -> tuple[str, str]:
+        key = self._client("kms").create_key(Description=inputs.get("description") or "")["KeyMetadata"]
+        self._set_rotation(key["KeyId"], inputs)
+        return key["KeyId"], key["Arn"]
+
+    def _set_rotation(self, key_id: str, inputs: dict) -> None:
+        kms = self._client("kms")
+        (kms.enable_key_rotation if inputs.get("enableKeyRotation") else kms.disable_key_rotation)(KeyId=key_id)
+
     def _create_repository(self, inputs: dict) -> dict:
         ecr = self._ecr()
-        repository = ecr.create_repository(repositoryName=inputs["name"])["repository"]
+        options = {}
+        for item in inputs.get("encryptionConfigurations") or []:  # at most one (MaxItems: 1)
+            options["encryptionConfiguration"] = {key: item[key] for key in ("encryptionType", "kmsKey") if key in item}
+        repository = ecr.create_repository(repositoryName=inputs["name"], **options)["repository"]
         self._configure_repository(inputs)
         return {key: wrap(value) for key, value in {
             "arn": repository["repositoryArn"], "registryId": repository["registryId"],
@@ -115,7 +148,10 @@ class AwsStandIn(p.Provider):
 
     def _configure_repository(self, inputs: dict) -> None:
         ecr = self._ecr()
-        ecr.put_image_tag_mutability(repositoryName=inputs["name"], imageTagMutability=inputs["imageTagMutability"])
+        filters = [{"filterType": item["filterType"], "filter": item["filter"]}
+                   for item in inputs.get("imageTagMutabilityExclusionFilters") or []]
+        ecr.put_image_tag_mutability(repositoryName=inputs["name"], imageTagMutability=inputs["imageTagMutability"],
+                                     **({"imageTagMutabilityExclusionFilters": filters} if filters else {}))
         scanning = inputs.get("imageScanningConfiguration") or {}
         ecr.put_image_scanning_configuration(
             repositoryName=inputs["name"],

@@ -17,23 +17,35 @@ of pulumi-docker v5.1.0 (5.2.0's Image code is unchanged), provider/:
   image ID with skipPush (image.go:286-342);
 - Read changes nothing, so a deleted local image is not noticed; Delete
   removes nothing (provider.go:415-495).
+
+ECR itself is two stand-ins here: layers go to a registry answering under
+the ECR hostname, and the ECR API is moto. ECR's API knows every pushed
+image (DescribeImages, BatchGetImage), so after a push to an ECR name this
+hands moto the pushed manifest under its registry digest, as the push
+would have done.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import hashlib
 import os
+import re
 import subprocess
+import urllib.request
 from pathlib import Path
 
+import boto3
 from pulumi.provider.experimental import provider as p
 from pulumi.provider.experimental.property_value import PropertyValue
 
+from components.ecr_tags import MEDIA_TYPES
 from tests.standins.plugin import UNKNOWN, changed_keys, diff, has_unknown, plain, plain_map, serve, unknown, wrap
 
 IMAGE = "docker:index/image:Image"
 COMPUTED_OUTPUTS = ("repoDigest", "baseImageName", "registryServer", "dockerfile", "context")
+ECR_HOST = re.compile(r"\d{12}\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com")
 
 
 class DockerError(Exception):
@@ -132,10 +144,29 @@ def _build_and_push(inputs: dict) -> dict[str, PropertyValue]:
             _docker("login", "--username", registry["username"], "--password-stdin", name.split("/")[0],
                     secret_stdin=registry["password"])
         _docker("push", "--quiet", name)
+        _tell_the_ecr_api(name)
         digests = _docker("image", "inspect", "--format", "{{range .RepoDigests}}{{println .}}{{end}}", name)
         repository = name.rsplit(":", 1)[0]
         outputs["repoDigest"] = next(line for line in digests.split() if line.startswith(repository + "@"))
     return {key: wrap(value) for key, value in outputs.items()}
+
+
+def _tell_the_ecr_api(name: str) -> None:
+    host, _, path = name.partition("/")
+    region = ECR_HOST.fullmatch(host)
+    if region is None:
+        return
+    repository, tag = path.rsplit(":", 1)
+    request = urllib.request.Request(f"http://{host}/v2/{repository}/manifests/{tag}",
+                                     headers={"Accept": ", ".join(MEDIA_TYPES)})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        manifest, media_type = response.read().decode(), response.headers["Content-Type"]
+        digest = response.headers["Docker-Content-Digest"]
+    ecr = boto3.client("ecr", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=region.group(1),
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    with contextlib.suppress(ecr.exceptions.ImageAlreadyExistsException):  # the same image, pushed again
+        ecr.put_image(repositoryName=repository, imageManifest=manifest, imageManifestMediaType=media_type,
+                      imageTag=tag, imageDigest=digest)
 
 
 if __name__ == "__main__":

@@ -66,19 +66,40 @@ class Registration:
     provider: str
 
 
+def default_stack_outputs() -> dict[str, dict]:
+    """What the other stacks of a self-managed backend hold: the registry's
+    repository, and the digest dev verified."""
+    return {
+        "organization/whatsapp-miner/registry": {
+            "repositoryUrl": f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/whatsapp-miner",
+            "repositoryName": "whatsapp-miner", "registryId": ACCOUNT, "environmentTags": ["dev", "prd"],
+        },
+        "organization/whatsapp-miner/dev": {"deployedDigest": DEV_DIGEST},
+    }
+
+
+DEV_DIGEST = "sha256:" + "d" * 64
+
+
 class ScriptedProviders(pulumi.runtime.Mocks):
     """Answers as the providers would, without touching anything."""
 
-    def __init__(self, preview: bool):
+    def __init__(self, preview: bool, stack_outputs: dict[str, dict]):
         # Told, not read from is_dry_run(): the SDK's mock monitor answers
         # outside the program's context, where the settings are not set.
         self.preview = preview
+        self.stack_outputs = stack_outputs
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         state = dict(args.inputs)
-        if args.typ == "aws:ecr/repository:Repository":
+        if args.typ == "pulumi:pulumi:StackReference":  # the engine reads the other stack's outputs
+            state["outputs"] = self.stack_outputs.get(args.inputs["name"], {})
+        elif args.typ == "aws:ecr/repository:Repository":
             state["repositoryUrl"] = f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/{args.inputs['name']}"
             state["registryId"] = ACCOUNT
+            state["arn"] = f"arn:aws:ecr:eu-west-1:{ACCOUNT}:repository/{args.inputs['name']}"
+        elif args.typ == "aws:kms/key:Key":
+            state["arn"] = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/{uuid.uuid4()}"
         elif args.typ == "docker:index/image:Image" and not self.preview:
             # In preview pulumi-docker does not build, so the digest stays unknown.
             digest = _fake_digest(args.inputs.get("build"))
@@ -120,14 +141,20 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def RegisterResource(self, request):  # the gRPC method's name
         response = super().RegisterResource(request)
-        secrets: set[str] = set()
-        inputs = unwrap(json_format.MessageToDict(request.object), "", secrets)
-        self.registrations.append(
-            Registration(
-                request.type, request.name, response.urn, inputs, secrets, list(request.dependencies), request.provider
-            )
-        )
+        self._record(request, request.object, response.urn)
         return response
+
+    def ReadResource(self, request):  # the gRPC method's name: StackReference reads
+        response = super().ReadResource(request)
+        self._record(request, request.properties, response.urn)
+        return response
+
+    def _record(self, request, properties, urn: str) -> None:
+        secrets: set[str] = set()
+        inputs = unwrap(json_format.MessageToDict(properties), "", secrets)
+        self.registrations.append(
+            Registration(request.type, request.name, urn, inputs, secrets, list(request.dependencies), request.provider)
+        )
 
 
 @dataclass
@@ -150,15 +177,19 @@ class ProgramRun:
 
 
 def run_stack(stack: str, environ: dict[str, str], config: dict[str, str] | None = None,
-              preview: bool = False, record_into: list[Registration] | None = None) -> ProgramRun:
+              preview: bool = False, record_into: list[Registration] | None = None,
+              stack_outputs: dict[str, dict] | None = None) -> ProgramRun:
     """Run __main__.py for STACK with ENVIRON as the whole environment.
 
     Registrations go to RECORD_INTO when given, so a caller can see what was
     declared before the program failed."""
     pulumi.runtime.set_all_config({**stack_config(stack), **(config or {})})
     pulumi_settings.set_root_resource(None)
-    monitor = RecordingMonitor(ScriptedProviders(preview), [] if record_into is None else record_into)
-    pulumi.runtime.set_mocks(monitor.mocks, project="whatsapp-miner", stack=stack, preview=preview, monitor=monitor)
+    providers = ScriptedProviders(preview, default_stack_outputs() if stack_outputs is None else stack_outputs)
+    monitor = RecordingMonitor(providers, [] if record_into is None else record_into)
+    # What a self-managed backend (file, s3) calls every organization.
+    pulumi.runtime.set_mocks(monitor.mocks, project="whatsapp-miner", stack=stack, preview=preview, monitor=monitor,
+                             organization="organization")
     run = ProgramRun(monitor.registrations, monitor.invokes)
 
     @pulumi.runtime.test

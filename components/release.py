@@ -1,0 +1,106 @@
+"""Which image an environment runs, in the shared repository, and its tags there.
+
+Build once, promote by digest: dev builds and pushes; prd takes the digest
+dev's host verified, from dev's stack outputs, and builds nothing. Either
+way the image then gets its immutable build tag and the environment's tag
+in ECR (components.ecr_tags: the manifest again, no layers) before it is
+deployed, by digest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_command import local
+
+from components.ecr_tags import build_tag
+from components.settings import AwsCredentials
+
+# Relative to the project directory, where Pulumi runs the program and its
+# providers: the same text on every machine, so it never shows as a change.
+TAG_COMMAND = ".venv/bin/python -m components.ecr_tags"
+
+
+def stack_name(name: str) -> str:
+    """A stack of this project as StackReference names it: self-managed backends
+    (file, s3) call every organization `organization`, Pulumi Cloud its own."""
+    return name if "/" in name else f"{pulumi.get_organization()}/{pulumi.get_project()}/{name}"
+
+
+@dataclass
+class SharedRepositoryRef:
+    """The registry stack's repository, as its outputs describe it."""
+
+    url: pulumi.Output[str]
+    name: pulumi.Output[str]
+    registry_id: pulumi.Output[str]
+    environment_tags: pulumi.Output[list[str]]
+
+
+def shared_repository(registry_stack: str, env_tag: str, stack_file: str) -> SharedRepositoryRef:
+    registry = pulumi.StackReference(stack_name(registry_stack))
+
+    def movable(tags: list[str]) -> list[str]:
+        if env_tag not in tags:  # any other tag is immutable: a second push would be refused
+            raise ValueError(f"whatsapp-miner:imageTag {env_tag!r} in {stack_file} is not one of the environment "
+                             f"tags {tags} of stack {stack_name(registry_stack)} (its environmentTags)")
+        return tags
+
+    return SharedRepositoryRef(
+        url=registry.require_output("repositoryUrl"),
+        name=registry.require_output("repositoryName"),
+        registry_id=registry.require_output("registryId"),
+        environment_tags=registry.require_output("environmentTags").apply(movable),
+    )
+
+
+def verified_digest_of(stack: str) -> pulumi.Output[str]:
+    """The digest STACK's host verified (its `deployedDigest` output)."""
+    name = stack_name(stack)
+
+    def required(digest: str | None) -> str:
+        if not digest:
+            raise ValueError(f"stack {name} has no output deployedDigest: nothing was verified there yet "
+                             f"(run `pulumi up` on it first, or pin whatsapp-miner:imageDigest)")
+        return digest
+
+    # A digest names public content; it need not stay secret.
+    return pulumi.Output.unsecret(pulumi.StackReference(name).get_output("deployedDigest").apply(required))
+
+
+@dataclass
+class TaggedImageArgs:
+    repository: SharedRepositoryRef
+    digest: pulumi.Input[str]
+    """The image: built here, promoted, or pinned."""
+    env_tag: str
+    aws: AwsCredentials
+    """For the ECR calls; they reach the command through its environment, never its command line."""
+
+
+class TaggedImage(pulumi.ComponentResource):
+    ref: pulumi.Output[str]
+    """`repository@sha256:...`, resolved only once the tags point at it."""
+
+    def __init__(self, name: str, args: TaggedImageArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("whatsapp-miner:deploy:TaggedImage", name, None, opts)
+        repository, digest, aws = args.repository, args.digest, args.aws
+        tags = pulumi.Output.from_input(digest).apply(lambda value: f"{build_tag(value)} {args.env_tag}")
+        command = local.Command(
+            f"{name}-tags",
+            create=TAG_COMMAND,
+            environment={
+                "REPOSITORY": repository.name, "DIGEST": digest, "TAGS": tags,
+                "AWS_ACCESS_KEY_ID": aws.access_key_id, "AWS_SECRET_ACCESS_KEY": aws.secret_access_key,
+                "AWS_DEFAULT_REGION": aws.region,
+            },
+            triggers=[repository.name, digest, tags],
+            add_previous_output_in_env=False,
+            logging=local.Logging.STDOUT_AND_STDERR,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # The command's id exists once it has run: the ref waits for the tags.
+        self.ref = pulumi.Output.all(repository.url, digest, command.id).apply(
+            lambda values: f"{values[0]}@{values[1]}")
+        self.register_outputs({"ref": self.ref})
