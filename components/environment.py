@@ -83,7 +83,10 @@ def main(environ: Mapping[str, str], fetch: Callable[[str], Mapping[str, str]] =
     if "GITHUB_ENV" not in environ:
         sys.exit("components.environment: GITHUB_ENV is not set (this runs in GitHub Actions)")
     token = read(environ, "DOPPLER_TOKEN")
-    store = fetch(token) if token else environ
+    try:
+        store = fetch(token) if token else environ
+    except doppler.DopplerError as error:
+        sys.exit(f"components.environment: {error}")
     export_to_github_env(ci_secrets(environ, store), environ["GITHUB_ENV"])
 
 

@@ -161,6 +161,14 @@ def test_ci_without_a_doppler_token_maps_the_github_secrets_aliases_unquoted(tmp
     assert "github-secret" not in capsys.readouterr().out.replace("::add-mask::github-secret", "")
 
 
+def test_ci_stops_with_dopplers_message_when_the_token_is_refused(doppler_api, tmp_path):
+    github_env = tmp_path / "github_env"
+    environ = {"GITHUB_ENV": str(github_env), "DOPPLER_TOKEN": "dp.st.revoked"}
+    with pytest.raises(SystemExit, match="Doppler answered 401: Invalid Service token"):
+        environment.main(environ, fetch=functools.partial(doppler.download, url=doppler_api))
+    assert not github_env.exists()
+
+
 def test_ci_refuses_to_run_outside_github_actions():
     with pytest.raises(SystemExit, match="GITHUB_ENV is not set"):
         environment.main({"DOPPLER_TOKEN": TOKEN})
