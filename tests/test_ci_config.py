@@ -10,7 +10,10 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW_FILES = sorted((ROOT / ".github").glob("**/*.yml"))
 README = (ROOT / "README.md").read_text()
-SHA_PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+# `uses: owner/repo@<commit>  # vX.Y.Z`: the commit runs, the comment names the
+# release it was checked against (README: "Re-verifying the pins").
+PINNED_USES = re.compile(r"^\s*(- )?uses: [\w.-]+/[\w./-]+@[0-9a-f]{40}  # v\d+\.\d+\.\d+$")
+PINNED_IMAGE = re.compile(r"^[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}$")
 
 
 def steps():
@@ -41,11 +44,26 @@ def test_every_repo_command_a_workflow_runs_is_the_one_the_readme_documents():
     assert checked >= 4
 
 
-def test_actions_are_pinned_to_commit_shas():
-    for path, step in steps():
-        uses = step.get("uses")
-        if uses and not uses.startswith("./"):
-            assert SHA_PINNED.match(uses), f"{path.name}: {uses} is not pinned to a commit SHA"
+def test_every_action_is_pinned_to_a_commit_with_its_exact_version_named():
+    pinned = 0
+    for path in WORKFLOW_FILES:
+        for line in path.read_text().splitlines():
+            if re.match(r"^\s*(- )?uses: ", line) and "uses: ./" not in line:
+                assert PINNED_USES.match(line), f"{path.name}: `{line.strip()}` is not `owner/repo@<sha>  # vX.Y.Z`"
+                pinned += 1
+    assert pinned == len([step for _, step in steps() if not step.get("uses", "./").startswith("./")])
+
+
+def test_every_container_image_is_pinned_by_digest_with_its_tag():
+    images = [
+        container["image"] if isinstance(container, dict) else container
+        for _, _, job in jobs()
+        for container in [job.get("container"), *job.get("services", {}).values()]
+        if container
+    ]
+    assert images, "test.yml runs in a container"
+    for image in images:
+        assert PINNED_IMAGE.match(image), f"{image} is not `name:tag@sha256:<digest>`"
 
 
 def test_ci_runs_the_readme_test_command():
@@ -90,3 +108,42 @@ def test_applies_and_drift_run_only_from_main():
     for path, name, job in jobs():
         if path.name in ("deploy.yml", "drift.yml") and "needs" not in job:
             assert job.get("if") == "github.ref == 'refs/heads/main'", f"{path.name}:{name}"
+
+
+def test_applies_queue_instead_of_cancelling_a_pending_apply():
+    applies = [job for path, _, job in jobs() if path.name == "deploy.yml"]
+    assert len(applies) == 2
+    for job in applies:
+        assert job["concurrency"]["cancel-in-progress"] is False
+        assert job["concurrency"]["queue"] == "max"
+
+
+def test_pull_requests_reach_only_the_preview_environments():
+    for path, name, job in jobs():
+        triggers = yaml.safe_load(path.read_text())[True]  # YAML 1.1 reads the key `on` as True
+        environment = job.get("environment", "")
+        if "pull_request" in triggers and path.name != "test.yml":
+            assert environment.endswith("-preview"), f"{path.name}:{name} runs on pull requests with {environment!r}"
+        if environment in ("dev", "prd"):
+            assert "pull_request" not in triggers and "pull_request_target" not in triggers, f"{path.name}:{name}"
+    assert {job.get("environment") for path, _, job in jobs() if path.name == "deploy.yml"} == {"dev", "prd"}
+
+
+def test_no_secret_sits_in_a_job_wide_env():
+    for path, name, job in jobs():
+        for variable, value in job.get("env", {}).items():
+            assert "secrets." not in str(value), f"{path.name}:{name} puts {variable} in the job's env"
+
+
+def test_the_setup_action_installs_before_any_step_sees_a_secret():
+    action = yaml.safe_load((ROOT / ".github" / "actions" / "pulumi-setup" / "action.yml").read_text())
+    secret_inputs = {name for name in action["inputs"]}
+    runs = action["runs"]["steps"]
+    seeing = [
+        index for index, step in enumerate(runs)
+        if any(f"inputs.{name} }}" in str(value) for value in step.get("env", {}).values() for name in secret_inputs)
+    ]
+    installing = [index for index, step in enumerate(runs) if "pip install" in step.get("run", "") or "uses" in step]
+    assert seeing == [len(runs) - 1], "only the last step, which loads them, sees the secrets"
+    assert runs[-1]["run"] == ".venv/bin/python -m components.environment"
+    assert installing and max(installing) < seeing[0]

@@ -7,7 +7,6 @@ import re
 
 import pytest
 
-from components import environment
 from components.deployment import verified_digest
 from components.settings import SettingsError
 from tests.support.pulumi_program import ACCOUNT, DEV_DIGEST, UNKNOWN, ProgramRun, default_stack_outputs, run_stack
@@ -400,15 +399,6 @@ def test_preview_shows_the_deploy_as_computed_until_the_image_is_built():
     assert run.named("app-env-file").inputs["create"].startswith("umask 077")
     assert run.named("app-compose-file").inputs["remotePath"].endswith("/docker-compose.yml")
     assert "deployedDigest" not in run.outputs
-
-
-def test_ci_maps_the_aliases_to_standard_names_unquoted_and_masked(tmp_path, capsys):
-    github_env = tmp_path / "github_env"
-    environment.export_standard_names(doppler_env(), str(github_env))
-    assert github_env.read_text() == (
-        f"AWS_ACCESS_KEY_ID=AKIAEXAMPLE\nAWS_SECRET_ACCESS_KEY={SECRET_KEY}\nAWS_DEFAULT_REGION=eu-west-1\n"
-    )
-    assert f"::add-mask::{SECRET_KEY}" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,95 @@
+"""The IAM policies in docs/iam: one per purpose, each limited to the one
+repository in its region, holding only the actions the README's table says
+someone calls (and the table holds no action the files do not)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICIES = {path.stem: json.loads(path.read_text()) for path in sorted((ROOT / "docs" / "iam").glob("*.json"))}
+README = (ROOT / "README.md").read_text()
+REPOSITORY = "arn:aws:ecr:REGION:ACCOUNT_ID:repository/whatsapp-miner"
+LAYER_UPLOAD = {"ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload"}
+# AWS accepts only `*` as the resource of these; CreateKey is held to the region by a condition.
+STAR_ONLY = {"ecr:GetAuthorizationToken", "kms:CreateKey"}
+# README rows: | `service:Action` | policy, policy | who calls it, and why |
+TABLE_ROW = re.compile(r"^\| `(\w+:\w+)` \| ([\w, -]+) \| .+ \|$", re.MULTILINE)
+
+
+def listed(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
+def statements(name: str):
+    return POLICIES[name]["Statement"]
+
+
+def actions(name: str) -> set[str]:
+    return {action for statement in statements(name) for action in listed(statement["Action"])}
+
+
+def is_read_only(action: str) -> bool:
+    return action.split(":")[1].startswith(("Get", "Describe", "List", "BatchGet", "BatchCheck"))
+
+
+def test_the_five_purposes_have_a_policy_each():
+    assert set(POLICIES) == {"registry-admin", "deploy-dev", "deploy-prd", "preview", "host-pull"}
+
+
+@pytest.mark.parametrize("name", sorted(POLICIES))
+def test_no_action_is_a_wildcard(name):
+    for action in actions(name):
+        assert "*" not in action, f"{name}: {action}"
+
+
+@pytest.mark.parametrize("name", sorted(POLICIES))
+def test_ecr_and_kms_statements_name_exactly_the_repository_or_the_key(name):
+    for statement in statements(name):
+        granted = listed(statement["Action"])
+        if statement["Resource"] == "*":
+            assert set(granted) <= STAR_ONLY, f"{name}/{statement['Sid']}: `*` for {granted}"
+            if "kms:CreateKey" in granted:
+                assert statement["Condition"] == {"StringEquals": {"aws:RequestedRegion": "REGION"}}
+        elif any(action.startswith("ecr:") for action in granted):
+            assert statement["Resource"] == REPOSITORY, f"{name}/{statement['Sid']}"
+        elif any(action.startswith("kms:") for action in granted):
+            assert statement["Resource"] == "KMS_KEY_ARN", f"{name}/{statement['Sid']}"
+
+
+def test_prd_moves_a_tag_and_can_upload_no_layer():
+    assert not actions("deploy-prd") & LAYER_UPLOAD
+    assert {"ecr:BatchGetImage", "ecr:PutImage", "ecr:DescribeImages"} <= actions("deploy-prd")
+
+
+@pytest.mark.parametrize("name", ["preview", "host-pull"])
+def test_previews_and_hosts_only_read(name):
+    assert all(is_read_only(action) for action in actions(name)), sorted(actions(name))
+
+
+@pytest.mark.parametrize(
+    ("name", "stack"), [("deploy-dev", "dev"), ("deploy-prd", "prd"), ("registry-admin", "registry")]
+)
+def test_each_apply_writes_only_its_own_stacks_state(name, stack):
+    writes = [s for s in statements(name) if {"s3:PutObject", "s3:DeleteObject"} & set(listed(s["Action"]))]
+    assert writes
+    for statement in writes:
+        assert listed(statement["Resource"]) == [f"arn:aws:s3:::STATE_BUCKET/.pulumi/*/whatsapp-miner/{stack}*"]
+
+
+def test_every_action_of_every_policy_is_a_readme_row_saying_who_calls_it():
+    rows = {action: {name.strip() for name in names.split(",")} for action, names in TABLE_ROW.findall(README)}
+    assert rows, "the README has no IAM action table"
+    assert set().union(*rows.values()) == set(POLICIES)
+    for name in POLICIES:
+        assert actions(name) == {action for action, names in rows.items() if name in names}, name
+
+
+def test_the_readme_points_at_the_policy_files_and_at_no_other():
+    named = set(re.findall(r"docs/iam/([\w-]+)\.json", README))
+    assert named == set(POLICIES)
+    assert "iam-deploy-policy.json" not in README
