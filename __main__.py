@@ -10,6 +10,7 @@ from components import settings as stack_settings
 from components.deployment import ComposeDeployment, ComposeDeploymentArgs
 from components.host import ssh_connection
 from components.image import AppImage, AppImageArgs
+from components.provisioned_host import ProvisionedHost, ProvisionedHostArgs
 from components.registry import EcrRegistry, EcrRegistryArgs
 
 settings = stack_settings.from_stack(os.environ)
@@ -46,9 +47,26 @@ image = AppImage("app", AppImageArgs(
 ))
 pulumi.export("imageRef", image.ref)
 
+ssh = settings.ssh
+if settings.provision:
+    host = ProvisionedHost("host", ProvisionedHostArgs(
+        name=settings.compose_project,
+        settings=settings.provision,
+        ssh=settings.ssh,
+        repository_url=registry.repository_url,
+        repository_arn=registry.repository_arn,
+        provider=provider,
+    ))
+    ssh = host.ssh
+    pulumi.export("instanceId", host.instance_id)
+    pulumi.export("publicIp", host.public_ip)
+    pulumi.export("privateIp", host.private_ip)
+    pulumi.export("hostKey", host.host_key)
+    pulumi.export("hostKeyFingerprint", host.host_key_fingerprint)
+
 deployment = ComposeDeployment("app", ComposeDeploymentArgs(
     image_ref=image.ref,
-    host=f"{settings.ssh.host}:{settings.ssh.port}" if settings.ssh else "localhost",
+    host=pulumi.Output.concat(ssh.host, f":{ssh.port}") if ssh else "localhost",
     host_dir=settings.host_dir,
     project=settings.compose_project,
     env_file=settings.env_file,
@@ -58,13 +76,13 @@ deployment = ComposeDeployment("app", ComposeDeploymentArgs(
     keep_images=settings.keep_host_images,
     deploy=settings.deploy,
     remove_data_on_destroy=settings.remove_data_on_destroy,
-    connection=ssh_connection(settings.ssh) if settings.ssh else None,
+    connection=ssh_connection(ssh) if ssh else None,
     credentials_script=settings.aws.host_login_script if settings.forward_aws_credentials else None,
 ))
-pulumi.export("host", settings.ssh.host if settings.ssh else "localhost")
-if settings.ssh:  # what scripts/host-status needs to reach host-deploy
-    pulumi.export("sshUser", settings.ssh.user)
-    pulumi.export("sshPort", settings.ssh.port)
+pulumi.export("host", ssh.host if ssh else "localhost")
+if ssh:  # what scripts/host-status needs to reach host-deploy
+    pulumi.export("sshUser", ssh.user)
+    pulumi.export("sshPort", ssh.port)
 pulumi.export("hostDir", settings.host_dir)
 pulumi.export("composeProject", settings.compose_project)
 if settings.deploy:

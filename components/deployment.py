@@ -38,7 +38,7 @@ from components import commands
 class ComposeDeploymentArgs:
     image_ref: pulumi.Input[str]
     """Image to run: `repository@sha256:...` (or a local image ID)."""
-    host: str
+    host: pulumi.Input[str]
     """Where the project runs: `host:port` over SSH, or `localhost`."""
     host_dir: str
     """Project directory on the host; one per environment."""

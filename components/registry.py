@@ -45,6 +45,7 @@ def lifecycle_policy(keep_images: int) -> str:
 class EcrRegistry(pulumi.ComponentResource):
     repository_url: pulumi.Output[str]
     registry_id: pulumi.Output[str]
+    repository_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: EcrRegistryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("whatsapp-miner:deploy:EcrRegistry", name, None, opts)
@@ -65,4 +66,6 @@ class EcrRegistry(pulumi.ComponentResource):
         )
         self.repository_url = repository.repository_url
         self.registry_id = repository.registry_id
-        self.register_outputs({"repository_url": self.repository_url, "registry_id": self.registry_id})
+        self.repository_arn = repository.arn
+        self.register_outputs({"repository_url": self.repository_url, "registry_id": self.registry_id,
+                               "repository_arn": self.repository_arn})
