@@ -47,7 +47,9 @@ image = AppImage("app", AppImageArgs(
 ))
 pulumi.export("imageRef", image.ref)
 
+# Which host the project lives on (a change moves it there and tears down the old one).
 ssh = settings.ssh
+where = pulumi.Output.concat(ssh.host, f":{ssh.port}") if ssh and ssh.host else "localhost"
 if settings.provision:
     host = ProvisionedHost("host", ProvisionedHostArgs(
         name=settings.compose_project,
@@ -58,6 +60,7 @@ if settings.provision:
         provider=provider,
     ))
     ssh = host.ssh
+    where = host.instance_id  # not its address: a stop and start changes that, not the host
     pulumi.export("instanceId", host.instance_id)
     pulumi.export("publicIp", host.public_ip)
     pulumi.export("privateIp", host.private_ip)
@@ -66,7 +69,7 @@ if settings.provision:
 
 deployment = ComposeDeployment("app", ComposeDeploymentArgs(
     image_ref=image.ref,
-    host=pulumi.Output.concat(ssh.host, f":{ssh.port}") if ssh else "localhost",
+    host=where,
     host_dir=settings.host_dir,
     project=settings.compose_project,
     env_file=settings.env_file,

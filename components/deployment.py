@@ -39,7 +39,8 @@ class ComposeDeploymentArgs:
     image_ref: pulumi.Input[str]
     """Image to run: `repository@sha256:...` (or a local image ID)."""
     host: pulumi.Input[str]
-    """Where the project runs: `host:port` over SSH, or `localhost`."""
+    """Which host the project runs on: `host:port` over SSH, a provisioned host's
+    instance ID, or `localhost`."""
     host_dir: str
     """Project directory on the host; one per environment."""
     project: str

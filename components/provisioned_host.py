@@ -81,13 +81,16 @@ class ProvisionedHost(pulumi.ComponentResource):
         invoke = pulumi.InvokeOutputOptions(parent=self, provider=args.provider)
         tags = {"Name": args.name}
 
-        # Made once (no triggers, no update): the key lives as long as the stack.
+        # Made once: the key lives as long as the stack. An update would run
+        # `create` again (there is no `update`) and make a new key that the
+        # running host never gets, so no input change may update it.
         key = local.Command(
             f"{name}-key",
             create=ssh_keys.GENERATE_HOST_KEY,
             logging=local.Logging.NONE,
             add_previous_output_in_env=False,
-            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stdout"]),
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stdout"],
+                                        ignore_changes=["create", "logging", "addPreviousOutputInEnv"]),
         )
         key_pair = key.stdout.apply(ssh_keys.split_generated_host_key)
         # The public half is not a secret; it is what the connection pins.

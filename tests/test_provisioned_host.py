@@ -59,10 +59,12 @@ def test_the_instance_is_al2023_from_ssm_with_imdsv2_hop_limit_1_and_an_encrypte
     assert instance.provider.startswith(provisioned.named("aws").urn)
 
 
-def test_a_new_ami_or_user_data_never_replaces_the_running_host(provisioned):
+def test_a_new_ami_or_user_data_never_replaces_the_running_host_nor_a_code_change_its_key(provisioned):
     # The mock monitor sees the options the engine gets: ignoreChanges on the registration.
-    instance = provisioned.named("host-instance")
-    assert set(instance.ignore_changes) == {"ami", "userData"}
+    assert set(provisioned.named("host-instance").ignore_changes) == {"ami", "userData"}
+    key = provisioned.named("host-key")
+    assert set(key.ignore_changes) == set(key.inputs)  # no update, which would run create: a new key
+    assert "triggers" not in key.inputs and "update" not in key.inputs
 
 
 def test_ssh_is_open_only_to_the_configured_cidrs_and_only_https_goes_out(provisioned):
@@ -121,6 +123,9 @@ def test_every_host_connection_pins_the_generated_host_key_and_waits_for_cloud_i
             assert connection["host"] == "203.0.113.10", command.name
             if command.name != "host-cloud-init":
                 assert wait.urn in command.dependencies, f"{command.name} does not wait for cloud-init"
+    # The host is its instance, whatever its address: a stop and start only updates connections.
+    assert provisioned.named("app-teardown").inputs["triggers"][0] == "host-instance-id"
+    assert provisioned.named("app-deploy").inputs["triggers"][0] == "host-instance-id"
     assert provisioned.outputs["hostKey"] == public
     assert provisioned.outputs["hostKeyFingerprint"] == ssh_keys.fingerprint(public)
     assert provisioned.outputs["host"] == provisioned.outputs["publicIp"] == "203.0.113.10"
