@@ -79,6 +79,7 @@ deployment = ComposeDeployment("app", ComposeDeploymentArgs(
     keep_images=settings.keep_host_images,
     deploy=settings.deploy,
     remove_data_on_destroy=settings.remove_data_on_destroy,
+    host_terminated_with_stack=settings.provision is not None,
     connection=ssh_connection(ssh) if ssh else None,
     credentials_script=settings.aws.host_login_script if settings.forward_aws_credentials else None,
 ))

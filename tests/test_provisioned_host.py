@@ -124,8 +124,11 @@ def test_every_host_connection_pins_the_generated_host_key_and_waits_for_cloud_i
             if command.name != "host-cloud-init":
                 assert wait.urn in command.dependencies, f"{command.name} does not wait for cloud-init"
     # The host is its instance, whatever its address: a stop and start only updates connections.
-    assert provisioned.named("app-teardown").inputs["triggers"][0] == "host-instance-id"
     assert provisioned.named("app-deploy").inputs["triggers"][0] == "host-instance-id"
+    # A new instance gets its own deploy; the old one is terminated with its data and gets no
+    # teardown, which through an Elastic IP would reach the new host.
+    home = "/home/ec2-user/whatsapp-miner/dev"
+    assert provisioned.named("app-teardown").inputs["triggers"] == [home, "whatsapp-miner-dev"]
     assert provisioned.outputs["hostKey"] == public
     assert provisioned.outputs["hostKeyFingerprint"] == ssh_keys.fingerprint(public)
     assert provisioned.outputs["host"] == provisioned.outputs["publicIp"] == "203.0.113.10"
