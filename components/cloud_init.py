@@ -42,8 +42,9 @@ class HostConfig:
     authorized_key: str
     """Its public key, from the deploy's SSH private key."""
     host_key_private: str
+    """The stack's ed25519 host key (OpenSSH format)."""
     host_key_public: str
-    """The ed25519 host key the program pins (`ssh-ed25519 AAAA...`)."""
+    """Its public half, which the program pins (`ssh-ed25519 AAAA...`)."""
     registry: str
     """ECR registry host the credential helper answers for."""
     architecture: str

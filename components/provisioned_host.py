@@ -36,12 +36,15 @@ class ProvisionedHostArgs:
     name: str
     """Name tag of the host and its security group (the compose project's name)."""
     settings: ProvisionSettings
+    """Size, network and options of the host, validated with the stack's settings."""
     ssh: SshSettings
     """How the deploy reaches hosts; the host and its key are filled in here."""
     repository_url: pulumi.Input[str]
     """The one repository the host pulls from; its registry gets the credential helper."""
     repository_arn: pulumi.Input[str]
+    """The only repository the instance role may pull."""
     provider: aws.Provider
+    """The explicit provider built from the mapped credentials."""
 
 
 def pull_policy(repository_arn: str) -> str:
