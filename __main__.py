@@ -16,8 +16,9 @@ from components import settings as stack_settings
 from components.deployment import ComposeDeployment, ComposeDeploymentArgs
 from components.host import ssh_connection
 from components.image import AppImage, AppImageArgs
+from components.provisioned_host import ProvisionedHost, ProvisionedHostArgs
 from components.registry import SharedRepository, SharedRepositoryArgs
-from components.release import TaggedImage, TaggedImageArgs, shared_repository, verified_digest_of
+from components.release import SharedRepositoryRef, TaggedImage, TaggedImageArgs, shared_repository, verified_digest_of
 
 
 def aws_provider(credentials: stack_settings.AwsCredentials) -> aws.Provider:
@@ -42,32 +43,56 @@ def registry_stack(settings: stack_settings.RegistrySettings) -> None:
     pulumi.export("environmentTags", settings.environment_tags)
 
 
-def image_to_run(settings: stack_settings.Settings) -> pulumi.Output[str]:
+def image_to_run(settings: stack_settings.Settings, repository: SharedRepositoryRef | None,
+                 provider: aws.Provider | None) -> pulumi.Output[str]:
     """`repository@sha256:...` (or a local image ID): pinned, promoted, or built here."""
     build = AppImageArgs(context=".", repository=settings.image_name, tag=settings.image_tag,
                          base_image=settings.base_image, platform=settings.platform, push=settings.push)
-    if not settings.push:
+    if repository is None:
         return AppImage("app", build).ref
-    repository = shared_repository(settings.registry_stack, settings.image_tag, settings.stack_file)
-    pulumi.export("repositoryUrl", repository.url)
     if settings.image_digest:
         digest: pulumi.Input[str] = settings.image_digest
     elif settings.promote_from:
         digest = verified_digest_of(settings.promote_from)
     else:
         digest = AppImage("app", dataclasses.replace(
-            build, repository=repository.url, registry_id=repository.registry_id, provider=aws_provider(settings.aws),
+            build, repository=repository.url, registry_id=repository.registry_id, provider=provider,
             base_name=settings.image_name,
         )).digest
     return TaggedImage("app", TaggedImageArgs(repository, digest, settings.image_tag, settings.aws)).ref
 
 
 def environment_stack(settings: stack_settings.Settings) -> None:
-    image_ref = image_to_run(settings)
+    repository = provider = None
+    if settings.push:
+        repository = shared_repository(settings.registry_stack, settings.image_tag, settings.stack_file)
+        pulumi.export("repositoryUrl", repository.url)
+    if settings.provision or (settings.push and not (settings.image_digest or settings.promote_from)):
+        provider = aws_provider(settings.aws)  # to build (the ECR token) or to create the host
+    image_ref = image_to_run(settings, repository, provider)
     pulumi.export("imageRef", image_ref)
+    # Which host the project lives on (a change moves it there and tears down the old one).
+    ssh = settings.ssh
+    where = pulumi.Output.concat(ssh.host, f":{ssh.port}") if ssh and ssh.host else "localhost"
+    if settings.provision:
+        host = ProvisionedHost("host", ProvisionedHostArgs(
+            name=settings.compose_project,
+            settings=settings.provision,
+            ssh=settings.ssh,
+            repository_url=repository.url,
+            repository_arn=repository.arn,
+            provider=provider,
+        ))
+        ssh = host.ssh
+        where = host.instance_id  # not its address: a stop and start changes that, not the host
+        pulumi.export("instanceId", host.instance_id)
+        pulumi.export("publicIp", host.public_ip)
+        pulumi.export("privateIp", host.private_ip)
+        pulumi.export("hostKey", host.host_key)
+        pulumi.export("hostKeyFingerprint", host.host_key_fingerprint)
     deployment = ComposeDeployment("app", ComposeDeploymentArgs(
         image_ref=image_ref,
-        host=f"{settings.ssh.host}:{settings.ssh.port}" if settings.ssh else "localhost",
+        host=where,
         host_dir=settings.host_dir,
         project=settings.compose_project,
         env_file=settings.env_file,
@@ -77,13 +102,14 @@ def environment_stack(settings: stack_settings.Settings) -> None:
         keep_images=settings.keep_host_images,
         deploy=settings.deploy,
         remove_data_on_destroy=settings.remove_data_on_destroy,
-        connection=ssh_connection(settings.ssh) if settings.ssh else None,
+        host_terminated_with_stack=settings.provision is not None,
+        connection=ssh_connection(ssh) if ssh else None,
         credentials_script=settings.aws.host_login_script if settings.forward_aws_credentials else None,
     ))
-    pulumi.export("host", settings.ssh.host if settings.ssh else "localhost")
-    if settings.ssh:  # what scripts/host-status needs to reach host-deploy
-        pulumi.export("sshUser", settings.ssh.user)
-        pulumi.export("sshPort", settings.ssh.port)
+    pulumi.export("host", ssh.host if ssh else "localhost")
+    if ssh:  # what scripts/host-status needs to reach host-deploy
+        pulumi.export("sshUser", ssh.user)
+        pulumi.export("sshPort", ssh.port)
     pulumi.export("hostDir", settings.host_dir)
     pulumi.export("composeProject", settings.compose_project)
     if settings.deploy:

@@ -62,3 +62,17 @@ def install_files(host_dir: str, *sources: str) -> str:
     """Copy SOURCES into DIR on this machine (the local target's CopyToRemote)."""
     quoted = " ".join(shlex.quote(source) for source in sources)
     return f"mkdir -p {shlex.quote(host_dir)} && cp {quoted} {shlex.quote(host_dir)}/"
+
+
+def wait_for_cloud_init(timeout: int) -> str:
+    """Wait at most TIMEOUT seconds for a provisioned host's first boot to
+    finish; on failure say which step failed and what cloud-init reports."""
+    log = "/var/log/cloud-init-output.log"
+    return (
+        f"timeout {timeout} cloud-init status --wait >/dev/null; status=$?; "
+        'if [ "$status" -eq 0 ]; then exit 0; fi; '
+        'if [ "$status" -eq 124 ]; then '
+        f'echo "provisioned host: cloud-init did not finish within {timeout}s (step: wait for cloud-init)" >&2; '
+        'else echo "provisioned host: cloud-init failed with exit $status (step: cloud-init)" >&2; fi; '
+        f"cloud-init status --long >&2; tail -n 20 {log} >&2 2>/dev/null; exit 1"
+    )

@@ -38,8 +38,9 @@ from components import commands
 class ComposeDeploymentArgs:
     image_ref: pulumi.Input[str]
     """Image to run: `repository@sha256:...` (or a local image ID)."""
-    host: str
-    """Where the project runs: `host:port` over SSH, or `localhost`."""
+    host: pulumi.Input[str]
+    """Which host the project runs on: `host:port` over SSH, a provisioned host's
+    instance ID, or `localhost`."""
     host_dir: str
     """Project directory on the host; one per environment."""
     project: str
@@ -54,6 +55,10 @@ class ComposeDeploymentArgs:
     """False keeps whatever runs on the host: only the teardown stays declared."""
     remove_data_on_destroy: bool = False
     """Whether `pulumi destroy` also deletes the project's data volume."""
+    host_terminated_with_stack: bool = False
+    """The stack creates the host (provisionHost): a new host needs no teardown
+    on the old one, which is terminated with its data, and must not get one:
+    with an Elastic IP the old connection already reaches the new host."""
     connection: remote.ConnectionArgs | None = None
     """SSH connection for the ec2 target; None runs on this machine."""
     credentials_script: pulumi.Output[str] | None = None
@@ -93,7 +98,8 @@ class ComposeDeployment(pulumi.ComponentResource):
         self._command(
             f"{name}-teardown",
             delete=commands.teardown(args.host_dir, args.project, args.remove_data_on_destroy),
-            triggers=[args.host, args.host_dir, args.project],  # where the project lives
+            # where the project lives
+            triggers=[*([] if args.host_terminated_with_stack else [args.host]), args.host_dir, args.project],
         )
         self.status = self.verified_digest = None
         if args.deploy:

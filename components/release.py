@@ -34,6 +34,7 @@ class SharedRepositoryRef:
 
     url: pulumi.Output[str]
     name: pulumi.Output[str]
+    arn: pulumi.Output[str]
     registry_id: pulumi.Output[str]
     environment_tags: pulumi.Output[list[str]]
 
@@ -50,6 +51,7 @@ def shared_repository(registry_stack: str, env_tag: str, stack_file: str) -> Sha
     return SharedRepositoryRef(
         url=registry.require_output("repositoryUrl"),
         name=registry.require_output("repositoryName"),
+        arn=registry.require_output("repositoryArn"),
         registry_id=registry.require_output("registryId"),
         environment_tags=registry.require_output("environmentTags").apply(movable),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import json
 import re
 import shlex
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pulumi
 
-from components import environment
+from components import environment, ssh_keys
 from components.env_file import EnvFileError, render_env_file
 
 NAMESPACE = "whatsapp-miner"
@@ -34,6 +35,10 @@ DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 # pulumi-command 1.2.1 offers only the pinned key's own algorithm; for RSA
 # that is SHA-1 `ssh-rsa`, which OpenSSH 8.8 and later refuse.
 HOST_KEY_TYPES = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521")
+# A provisioned host's CPU architecture and default size, by platform.
+HOST_ARCHITECTURES = {"linux/amd64": "x86_64", "linux/arm64": "aarch64"}
+DEFAULT_INSTANCE_TYPES = {"linux/amd64": "t3.small", "linux/arm64": "t4g.small"}
+WORLD = ("0.0.0.0/0", "::/0")
 
 
 class SettingsError(ValueError):
@@ -53,13 +58,14 @@ class AwsCredentials:
 
 @dataclass(frozen=True)
 class SshSettings:
-    """How to reach an existing EC2 host."""
+    """How to reach the EC2 host."""
 
-    host: str
+    host: pulumi.Input[str] | None
+    """None for a provisioned host until the program creates it."""
     port: int
     user: str
     private_key: pulumi.Output[str]
-    host_key: str | None
+    host_key: pulumi.Input[str] | None
     dial_error_limit: int
     per_dial_timeout: int
 
@@ -74,6 +80,27 @@ class RegistrySettings:
     keep_builds: int
     kms_key_arn: str | None
     aws: AwsCredentials
+
+
+@dataclass(frozen=True)
+class ProvisionSettings:
+    """The EC2 host this stack creates (`provisionHost: true`)."""
+
+    instance_type: str
+    architecture: str
+    """`x86_64` or `aarch64`, from `platform`."""
+    subnet_id: str | None
+    """None: the default VPC's default subnet."""
+    ssh_cidrs: tuple[str, ...]
+    """Where SSH may come from; never the world unless the stack says so."""
+    elastic_ip: bool
+    ssm: bool
+    """Whether the instance role may be used by SSM Session Manager."""
+    volume_gb: int
+    cloud_init_timeout: int
+    """Seconds the first deploy waits for the host's cloud-init."""
+    authorized_key: str
+    """The deploy user's public key, derived from the SSH private key."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +136,7 @@ class Settings:
     forward_aws_credentials: bool
     aws: AwsCredentials | None
     ssh: SshSettings | None
+    provision: ProvisionSettings | None = None
 
 
 class _Reader:
@@ -209,20 +237,29 @@ def _host(read: _Reader, environ: Mapping[str, str]) -> str:
     return host
 
 
-def _ssh_settings(read: _Reader, environ: Mapping[str, str]) -> SshSettings:
-    key_variable = read.text("sshPrivateKeyVar", "SSH_PRIVATE_KEY", pattern=VARIABLE_NAME.pattern)
+def _private_key_variable(read: _Reader) -> str:
+    return read.text("sshPrivateKeyVar", "SSH_PRIVATE_KEY", pattern=VARIABLE_NAME.pattern)
+
+
+def _ssh_settings(read: _Reader, environ: Mapping[str, str], provision: bool) -> SshSettings:
+    key_variable = _private_key_variable(read)
     private_key = environment.read(environ, key_variable)
     if not private_key:
         raise SettingsError(
             f"{key_variable} is not set: it must hold the SSH private key for the host "
             f"(the variable is named by {NAMESPACE}:sshPrivateKeyVar in {read.stack_file})"
         )
+    if provision:
+        for key in ("host", "sshHostKey"):
+            if read.text(key) is not None:
+                raise read.error(key, "unset when provisionHost is true (the program creates the host and "
+                                      "pins the host key it generated)")
     return SshSettings(
-        host=_host(read, environ),
+        host=None if provision else _host(read, environ),
         port=read.integer("sshPort", 22),
         user=read.text("sshUser", "ec2-user", pattern=r"[a-z_][a-z0-9_-]*"),
         private_key=_secret(private_key),
-        host_key=_host_key(read),
+        host_key=None if provision else _host_key(read),
         dial_error_limit=read.integer("sshDialErrorLimit", 30),
         per_dial_timeout=read.integer("sshPerDialTimeout", 10),
     )
@@ -246,6 +283,54 @@ def _host_key(read: _Reader) -> str | None:
     if blob[4:4 + int.from_bytes(blob[:4], "big")] != parts[0].encode():
         raise read.error("sshHostKey", expected + f" whose key data is a {parts[0]} key")
     return f"{parts[0]} {parts[1]}"
+
+
+def _ssh_cidrs(read: _Reader) -> tuple[str, ...]:
+    expected = 'a list of CIDRs SSH may come from, like ["203.0.113.7/32"]'
+    value = read.text("hostSshCidrs")
+    if value is None:
+        raise read.error("hostSshCidrs", expected + " (it is not set; there is no default)")
+    try:
+        cidrs = json.loads(value)
+        valid = isinstance(cidrs, list) and cidrs and all(isinstance(c, str) for c in cidrs)
+        networks = [str(ipaddress.ip_network(cidr)) for cidr in cidrs] if valid else []
+    except (json.JSONDecodeError, ValueError):
+        networks = []
+    if not networks:
+        raise read.error("hostSshCidrs", expected, value)
+    world = [cidr for cidr in networks if cidr in WORLD]
+    if world and not read.boolean("hostSshAllowWorld", False):
+        raise read.error("hostSshCidrs", "no world-open CIDR unless hostSshAllowWorld is true", ", ".join(world))
+    return tuple(networks)
+
+
+def _provision_settings(read: _Reader, environ: Mapping[str, str], platform: str) -> ProvisionSettings:
+    if platform not in HOST_ARCHITECTURES:
+        raise read.error("platform", "one of " + ", ".join(HOST_ARCHITECTURES) + " when provisionHost is true",
+                         platform)
+    if read.integer("sshPort", 22) != 22:
+        raise read.error("sshPort", "22 when provisionHost is true (the host's sshd listens there)",
+                         read.text("sshPort"))
+    if read.text("sshUser") == "root":
+        raise read.error("sshUser", "a user other than root (cloud-init creates it as the deploy user)", "root")
+    key_variable = _private_key_variable(read)
+    try:
+        authorized_key = ssh_keys.public_key_of_private(environment.read(environ, key_variable))
+    except ValueError as error:
+        raise SettingsError(f"{key_variable}: {error} (provisionHost in {read.stack_file} installs its "
+                            "public half on the host)") from None
+    return ProvisionSettings(
+        instance_type=read.text("hostInstanceType", DEFAULT_INSTANCE_TYPES[platform],
+                                pattern=r"[a-z][a-z0-9-]*\.[a-z0-9]+"),
+        architecture=HOST_ARCHITECTURES[platform],
+        subnet_id=read.text("hostSubnetId", pattern=r"subnet-[0-9a-f]+"),
+        ssh_cidrs=_ssh_cidrs(read),
+        elastic_ip=read.boolean("hostElasticIp", False),
+        ssm=read.boolean("hostSsm", False),
+        volume_gb=read.integer("hostVolumeGb", 20),
+        cloud_init_timeout=read.integer("hostCloudInitTimeout", 900),
+        authorized_key=authorized_key,
+    )
 
 
 def _container_env(read: _Reader, environ: Mapping[str, str], env_name: str) -> pulumi.Output[str]:
@@ -287,7 +372,15 @@ def load(get: Callable[[str], str | None], stack: str,
             raise read.error(key, "to be unset when push is false (a digest names an image in ECR)")
     if promote_from in (stack, f"organization/{NAMESPACE}/{stack}"):
         raise read.error("promoteFrom", "another stack than this one", promote_from)
-    forward = read.choice("hostAwsCredentials", HOST_AWS_CREDENTIALS, "forwarded") == "forwarded"
+    provision = read.boolean("provisionHost", False)
+    if provision and target != "ec2":
+        raise read.error("provisionHost", "false unless target is ec2", "true")
+    # A provisioned host pulls with its instance role, through the credential helper.
+    credentials = read.choice("hostAwsCredentials", HOST_AWS_CREDENTIALS, "instance-role" if provision else "forwarded")
+    if provision and credentials != "instance-role":
+        raise read.error("hostAwsCredentials", "instance-role (or unset) when provisionHost is true", credentials)
+    forward = credentials == "forwarded"
+    platform = read.text("platform", "linux/amd64", pattern=r"[a-z0-9]+/[a-z0-9]+(/[a-z0-9]+)?")
     default_dir = f"/home/{read.text('sshUser', 'ec2-user')}" if target == "ec2" else str(Path.home())
     return Settings(
         stack_file=read.stack_file,
@@ -302,7 +395,7 @@ def load(get: Callable[[str], str | None], stack: str,
         promote_from=promote_from,
         image_digest=image_digest,
         base_image=read.text("baseImage", "python:3.12-slim"),
-        platform=read.text("platform", "linux/amd64", pattern=r"[a-z0-9]+/[a-z0-9]+(/[a-z0-9]+)?"),
+        platform=platform,
         host_dir=read.text("hostDir", f"{default_dir}/whatsapp-miner/{env_name}", pattern=r"/[A-Za-z0-9._/-]+"),
         compose_project=read.text("composeProject", f"whatsapp-miner-{env_name}", pattern=r"[a-z0-9][a-z0-9_-]*"),
         env_file=_container_env(read, environ, env_name),
@@ -310,7 +403,8 @@ def load(get: Callable[[str], str | None], stack: str,
         keep_host_images=read.integer("keepHostImages", 3),
         forward_aws_credentials=target == "ec2" and forward,
         aws=_aws_credentials(environ, read.text("awsRegion")) if push else None,
-        ssh=_ssh_settings(read, environ) if target == "ec2" else None,
+        ssh=_ssh_settings(read, environ, provision) if target == "ec2" else None,
+        provision=_provision_settings(read, environ, platform) if provision else None,
     )
 
 

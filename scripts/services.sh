@@ -12,6 +12,14 @@ readonly MOTO_PORT="${MOTO_PORT:-5001}"
 # treats names that resolve to loopback as insecure), so that host-deploy's
 # ECR login path runs for real against moto's token.
 readonly ECR_STANDIN_HOST="${ECR_STANDIN_HOST:-123456789012.dkr.ecr.us-east-1.amazonaws.com}"
+# moto over TLS under ECR's API hostname for that region, for the ECR
+# credential helper: Debian's docker-credential-ecr-login (0.6.0) reads no
+# endpoint override, only a CA bundle (AWS_CA_BUNDLE). It listens on another
+# loopback address: dockerd tries HTTPS on 443 before plain HTTP for the
+# stand-in registry, so 127.0.0.1:443 must stay closed.
+readonly ECR_API_HOST="${ECR_API_HOST:-api.ecr.us-east-1.amazonaws.com}"
+readonly ECR_API_ADDRESS=127.0.0.2
+readonly ECR_API_DIR="$CI_LOG_DIR/ecr-api"
 STARTED_PIDS=()
 
 wait_for() {
@@ -60,6 +68,25 @@ start_ecr_standin() {
   start_registry ecr-standin 127.0.0.1:80
 }
 
+start_ecr_api_standin() {
+  if ! grep -q "^$ECR_API_ADDRESS $ECR_API_HOST\$" /etc/hosts; then
+    sed -i "/ $ECR_API_HOST\$/d" /etc/hosts  # an entry with another address
+    echo "$ECR_API_ADDRESS $ECR_API_HOST" >>/etc/hosts
+  fi
+  if [[ ! -f $ECR_API_DIR/cert.pem ]]; then
+    mkdir -p "$ECR_API_DIR"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+      -subj "/CN=$ECR_API_HOST" -addext "subjectAltName=DNS:$ECR_API_HOST" \
+      -keyout "$ECR_API_DIR/key.pem" -out "$ECR_API_DIR/cert.pem" 2>/dev/null
+  fi
+  local probe=(curl -fsS --cacert "$ECR_API_DIR/cert.pem" "https://$ECR_API_HOST/moto-api/")
+  if "${probe[@]}" >/dev/null 2>&1; then return 0; fi
+  moto_server -H "$ECR_API_ADDRESS" -p 443 -c "$ECR_API_DIR/cert.pem" -k "$ECR_API_DIR/key.pem" \
+    >"$CI_LOG_DIR/ecr-api.log" 2>&1 </dev/null &
+  STARTED_PIDS+=("$!")
+  wait_for "ECR API stand-in" "${probe[@]}"
+}
+
 start_moto() {
   if curl -fsS "http://127.0.0.1:$MOTO_PORT/moto-api/" >/dev/null 2>&1; then return 0; fi
   moto_server -H 127.0.0.1 -p "$MOTO_PORT" >"$CI_LOG_DIR/moto.log" 2>&1 </dev/null &
@@ -73,9 +100,11 @@ start_services() {
   start_registry registry "127.0.0.1:$REGISTRY_PORT"
   start_ecr_standin
   start_moto
+  start_ecr_api_standin
   export TEST_REGISTRY="127.0.0.1:$REGISTRY_PORT"
   export TEST_AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT"
   export TEST_ECR_REGISTRY="$ECR_STANDIN_HOST"
+  export TEST_ECR_API_CA="$ECR_API_DIR/cert.pem"
 }
 
 stop_services() {

@@ -25,6 +25,12 @@ def ecr_registry(docker_engine) -> str:
 
 
 @pytest.fixture(scope="session")
+def ecr_api() -> str:
+    """CA bundle trusting the ECR API stand-in (moto over TLS)."""
+    return docker_env.ecr_api_standin()
+
+
+@pytest.fixture(scope="session")
 def moto(docker_engine) -> str:
     return docker_env.moto_endpoint()
 

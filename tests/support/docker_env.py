@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import ssl
 import subprocess
 import tarfile
 import tempfile
@@ -19,6 +20,7 @@ WORKLOAD = Path(__file__).resolve().parent.parent / "fixtures" / "workload"
 BUSYBOX = Path("/bin/busybox")
 BUSYBOX_APPLETS = ("sh", "cat", "echo", "sleep", "test", "touch", "date", "env", "ls", "rm", "mkdir")
 TEST_BASE = "whatsapp-miner-test-base:busybox"
+ECR_API_HOST = "api.ecr.us-east-1.amazonaws.com"  # the ECR stand-in registry's region
 
 
 def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
@@ -55,11 +57,29 @@ def registry_address() -> str:
     return address
 
 
+def ecr_standin_host() -> str:
+    """The ECR hostname the stand-in registry answers under."""
+    return os.environ.get("TEST_ECR_REGISTRY", "123456789012.dkr.ecr.us-east-1.amazonaws.com")
+
+
 def ecr_standin_registry() -> str:
     """A registry answering under an ECR hostname (see scripts/services.sh)."""
-    host = os.environ.get("TEST_ECR_REGISTRY", "123456789012.dkr.ecr.us-east-1.amazonaws.com")
+    host = ecr_standin_host()
     require_http("ECR stand-in registry", f"http://{host}/v2/")
     return host
+
+
+def ecr_api_standin() -> str:
+    """moto over TLS as ECR's API (see scripts/services.sh); returns the CA bundle that trusts it."""
+    ca = os.environ.get("TEST_ECR_API_CA", "/tmp/whatsapp-miner-ci/ecr-api/cert.pem")
+    if not Path(ca).is_file():
+        raise RuntimeError(f"no ECR API stand-in certificate at {ca}: run the tests through scripts/test")
+    url = f"https://{ECR_API_HOST}/moto-api/"
+    try:
+        urllib.request.urlopen(url, timeout=5, context=ssl.create_default_context(cafile=ca)).close()
+    except OSError as error:
+        raise RuntimeError(f"no ECR API stand-in at {url} ({error}): run the tests through scripts/test") from error
+    return ca
 
 
 def moto_endpoint() -> str:

@@ -12,6 +12,7 @@ import json
 import os
 import runpy
 import shlex
+import subprocess
 import uuid
 from contextlib import chdir
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
 ACCOUNT = "123456789012"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # how the engine serializes an unknown value
+AMI, DEFAULT_VPC, SUBNET_VPC = "ami-0al2023", "vpc-0default", "vpc-0subnet"
 # Stacks that live with the tests rather than at the top level.
 STACK_FILES = {"rehearsal": ROOT / "tests" / "rehearsal" / "Pulumi.rehearsal.yaml"}
 
@@ -64,6 +66,10 @@ class Registration:
     secret_inputs: set[str]
     dependencies: list[str]
     provider: str
+    outputs: dict
+    """The state the scripted provider answered with."""
+    ignore_changes: list[str]
+    additional_secret_outputs: list[str]
 
 
 def default_stack_outputs() -> dict[str, dict]:
@@ -73,6 +79,7 @@ def default_stack_outputs() -> dict[str, dict]:
         "organization/whatsapp-miner/registry": {
             "repositoryUrl": f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/whatsapp-miner",
             "repositoryName": "whatsapp-miner", "registryId": ACCOUNT, "environmentTags": ["dev", "prd"],
+            "repositoryArn": f"arn:aws:ecr:eu-west-1:{ACCOUNT}:repository/whatsapp-miner",
         },
         "organization/whatsapp-miner/dev": {"deployedDigest": DEV_DIGEST},
     }
@@ -96,6 +103,7 @@ class ScriptedProviders(pulumi.runtime.Mocks):
             state["outputs"] = self.stack_outputs.get(args.inputs["name"], {})
         elif args.typ == "aws:ecr/repository:Repository":
             state["repositoryUrl"] = f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/{args.inputs['name']}"
+            state["arn"] = f"arn:aws:ecr:eu-west-1:{ACCOUNT}:repository/{args.inputs['name']}"
             state["registryId"] = ACCOUNT
             state["arn"] = f"arn:aws:ecr:eu-west-1:{ACCOUNT}:repository/{args.inputs['name']}"
         elif args.typ == "aws:kms/key:Key":
@@ -105,9 +113,19 @@ class ScriptedProviders(pulumi.runtime.Mocks):
             digest = _fake_digest(args.inputs.get("build"))
             repository = args.inputs["imageName"].rsplit(":", 1)[0]
             state["repoDigest"] = digest if args.inputs.get("skipPush") else f"{repository}@{digest}"
+        elif args.typ == "aws:ec2/instance:Instance":
+            state.update(publicIp="203.0.113.10", privateIp="10.0.1.5")
+        elif args.typ == "aws:ec2/eip:Eip":
+            state["publicIp"] = "198.51.100.7"
+        elif args.typ == "command:local:Command" and args.name.endswith("-key") and not self.preview:
+            # The host key command is real and harmless: run it (ssh-keygen into a temp dir).
+            state["stdout"] = subprocess.run(["sh", "-c", args.inputs["create"]], capture_output=True, text=True,
+                                             check=True).stdout
         elif args.typ.startswith("command:") and "create" in args.inputs and not self.preview:
             state["stdout"] = self._host_deploy_report(args.inputs["create"])
             state["stderr"] = ""
+        if args.typ.startswith("aws:iam/"):
+            state.setdefault("name", f"{args.name}-name")  # AWS names what the program does not
         return f"{args.name}-id", state
 
     @staticmethod
@@ -126,6 +144,12 @@ class ScriptedProviders(pulumi.runtime.Mocks):
             # A fresh token on every run, as ECR gives.
             return {"userName": "AWS", "password": f"ecr-token-{uuid.uuid4()}",
                     "proxyEndpoint": f"https://{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com"}
+        if args.token == "aws:ssm/getParameter:getParameter":
+            return {"name": args.args["name"], "type": "String", "value": AMI}
+        if args.token == "aws:ec2/getVpc:getVpc":
+            return {"id": DEFAULT_VPC, "default": True}
+        if args.token == "aws:ec2/getSubnet:getSubnet":
+            return {"id": args.args["id"], "vpcId": SUBNET_VPC}
         return {}
 
 
@@ -134,26 +158,31 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.registrations = registrations
         self.invokes: list[tuple[str, str]] = []
+        self.invoke_args: list[tuple[str, dict]] = []
 
     def Invoke(self, request):  # the gRPC method's name
         self.invokes.append((request.tok, request.provider))
+        self.invoke_args.append((request.tok, json_format.MessageToDict(request.args)))
         return super().Invoke(request)
 
     def RegisterResource(self, request):  # the gRPC method's name
         response = super().RegisterResource(request)
-        self._record(request, request.object, response.urn)
+        self._record(request, request.object, response.urn, response.object)
         return response
 
     def ReadResource(self, request):  # the gRPC method's name: StackReference reads
         response = super().ReadResource(request)
-        self._record(request, request.properties, response.urn)
+        self._record(request, request.properties, response.urn, response.properties)
         return response
 
-    def _record(self, request, properties, urn: str) -> None:
+    def _record(self, request, properties, urn: str, state) -> None:
         secrets: set[str] = set()
         inputs = unwrap(json_format.MessageToDict(properties), "", secrets)
+        outputs = unwrap(json_format.MessageToDict(state), "", set())
         self.registrations.append(
-            Registration(request.type, request.name, urn, inputs, secrets, list(request.dependencies), request.provider)
+            Registration(request.type, request.name, urn, inputs, secrets, list(request.dependencies), request.provider,
+                         outputs, list(getattr(request, "ignoreChanges", [])),
+                         list(request.additionalSecretOutputs))
         )
 
 
@@ -162,6 +191,8 @@ class ProgramRun:
     registrations: list[Registration]
     invokes: list[tuple[str, str]]
     """(token, provider reference) of every invoke."""
+    invoke_args: list[tuple[str, dict]]
+    """(token, arguments) of every invoke."""
     outputs: dict = field(default_factory=dict)
 
     def of_type(self, type_: str) -> list[Registration]:
@@ -190,7 +221,7 @@ def run_stack(stack: str, environ: dict[str, str], config: dict[str, str] | None
     # What a self-managed backend (file, s3) calls every organization.
     pulumi.runtime.set_mocks(monitor.mocks, project="whatsapp-miner", stack=stack, preview=preview, monitor=monitor,
                              organization="organization")
-    run = ProgramRun(monitor.registrations, monitor.invokes)
+    run = ProgramRun(monitor.registrations, monitor.invokes, monitor.invoke_args)
 
     @pulumi.runtime.test
     def program():
