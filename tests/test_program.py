@@ -263,7 +263,7 @@ def test_deploy_false_builds_and_pushes_and_keeps_only_the_teardown_declared():
     ("config", "env", "message"),
     [
         ({"whatsapp-miner:target": "k8s"}, {},
-         "whatsapp-miner:target in Pulumi.dev.yaml: expected one of ec2, local, got 'k8s'"),
+         "whatsapp-miner:target in Pulumi.dev.yaml: expected one of ec2, local, ecs, got 'k8s'"),
         ({"whatsapp-miner:ecrKeepImages": "ten"}, {},
          "whatsapp-miner:ecrKeepImages in Pulumi.dev.yaml: expected a positive whole number, got 'ten'"),
         ({"whatsapp-miner:push": "false"}, {}, "whatsapp-miner:push in Pulumi.dev.yaml: expected true"),

@@ -30,7 +30,8 @@ SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
 ACCOUNT = "123456789012"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # how the engine serializes an unknown value
 # Stacks that live with the tests rather than at the top level.
-STACK_FILES = {"rehearsal": ROOT / "tests" / "rehearsal" / "Pulumi.rehearsal.yaml"}
+STACK_FILES = {"rehearsal": ROOT / "tests" / "rehearsal" / "Pulumi.rehearsal.yaml",
+               "ecs-example": ROOT / "tests" / "stacks" / "Pulumi.ecs-example.yaml"}
 
 
 def stack_config(stack: str) -> dict[str, str]:
@@ -87,12 +88,19 @@ class ScriptedProviders(pulumi.runtime.Mocks):
         elif args.typ.startswith("command:") and "create" in args.inputs and not self.preview:
             state["stdout"] = self._host_deploy_report(args.inputs["create"])
             state["stderr"] = ""
+        if args.typ.startswith("aws:") and not self.preview:
+            # Every AWS resource has an ARN; a task definition's names its family and a revision.
+            service = args.typ.split(":")[1].split("/")[0]
+            resource = f"task-definition/{args.inputs['family']}:1" if "family" in args.inputs else args.name
+            state.setdefault("arn", f"arn:aws:{service}:eu-west-1:{ACCOUNT}:{resource}")
         return f"{args.name}-id", state
 
     @staticmethod
     def _host_deploy_report(create: str) -> str:
         """What host-deploy prints after verifying the image it was given."""
         argv = shlex.split(create.rsplit("&&", maxsplit=1)[-1])
+        if "components.ecs_rollout" in argv:
+            return ScriptedProviders._ecs_rollout_report(argv)
         if "deploy" not in argv:
             return ""
         image = argv[argv.index("--image") + 1]
@@ -100,11 +108,22 @@ class ScriptedProviders(pulumi.runtime.Mocks):
         return json.dumps({"image": image, "image_id": image if not digest else _fake_digest(image),
                            "digest": digest, "verified": True, "services": {}})
 
+    @staticmethod
+    def _ecs_rollout_report(argv: list[str]) -> str:
+        """What components/ecs_rollout prints when the step succeeds."""
+        if argv[argv.index("components.ecs_rollout") + 1] == "migrate":
+            return json.dumps({"task": "arn:aws:ecs:eu-west-1:123456789012:task/c/0", "exitCodes": {"migrate": 0}})
+        services = [argv[i + 1].split("=", 1)[0] for i, word in enumerate(argv) if word == "--service"]
+        return json.dumps({"digest": argv[argv.index("--digest") + 1], "verified": True,
+                           "services": {name: {"rolloutState": "COMPLETED"} for name in services}})
+
     def call(self, args: pulumi.runtime.MockCallArgs):
         if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             # A fresh token on every run, as ECR gives.
             return {"userName": "AWS", "password": f"ecr-token-{uuid.uuid4()}",
                     "proxyEndpoint": f"https://{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com"}
+        if args.token == "aws:ec2/getSubnet:getSubnet":
+            return {"id": args.args["id"], "vpcId": "vpc-0example"}
         return {}
 
 
