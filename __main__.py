@@ -59,6 +59,7 @@ if settings.ecs:
         platform=settings.platform,
         aws=settings.aws,
         provider=provider,
+        remove_data_on_destroy=settings.remove_data_on_destroy,
     ))
     pulumi.export("cluster", deployment.cluster_name)
 else:

@@ -58,6 +58,8 @@ class EcsDeploymentArgs:
     aws: AwsCredentials
     """Region, and the credentials the rollout commands get in their environment."""
     provider: aws.Provider
+    remove_data_on_destroy: bool = False
+    """Whether `pulumi destroy` deletes the EFS file system holding the compose volumes."""
 
 
 def _policy(statements: list[dict]) -> str:
@@ -132,7 +134,7 @@ class EcsDeployment(pulumi.ComponentResource):
         )
         # Empty: the app calls no AWS API. Grant what it needs here when it does.
         task_role = aws.iam.Role(f"{name}-task", assume_role_policy=_assume_role_policy(), opts=self._child)
-        volumes, mounts = self._volumes(name, app.volumes, ecs)
+        volumes, mounts = self._volumes(name, app.volumes, ecs, keep_data=not args.remove_data_on_destroy)
 
         network = {"subnets": ecs.subnets, "security_groups": ecs.security_groups,
                    "assign_public_ip": ecs.assign_public_ip}
@@ -210,13 +212,16 @@ class EcsDeployment(pulumi.ComponentResource):
         self.register_outputs({"status": self.status, "verified_digest": self.verified_digest,
                                "cluster_name": self.cluster_name})
 
-    def _volumes(self, name: str, volumes: tuple[str, ...], ecs: EcsSettings) -> tuple[list[dict], list]:
+    def _volumes(self, name: str, volumes: tuple[str, ...], ecs: EcsSettings,
+                 keep_data: bool) -> tuple[list[dict], list]:
         """One encrypted EFS file system; an access point per compose volume; a mount target per subnet."""
         if not volumes:
             return [], []
         vpc_id = aws.ec2.get_subnet_output(
             id=ecs.subnets[0], opts=pulumi.InvokeOutputOptions(parent=self, provider=self._child.provider)).vpc_id
-        file_system = aws.efs.FileSystem(f"{name}-efs", encrypted=True, opts=self._child)
+        # Like the host's data volume, the data outlives `pulumi destroy` unless removeDataOnDestroy.
+        file_system = aws.efs.FileSystem(f"{name}-efs", encrypted=True, opts=pulumi.ResourceOptions.merge(
+            self._child, pulumi.ResourceOptions(retain_on_delete=keep_data)))
         nfs = aws.ec2.SecurityGroup(
             f"{name}-nfs", vpc_id=vpc_id, description="NFS from the tasks to their EFS volumes",
             ingress=[{"protocol": "tcp", "from_port": NFS_PORT, "to_port": NFS_PORT,

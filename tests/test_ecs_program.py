@@ -132,6 +132,10 @@ def test_logs_go_to_cloudwatch_with_the_configured_retention(run):
 
 def test_the_data_volume_is_an_encrypted_efs_access_point_owned_by_the_image_user(run):
     assert run.named("app-efs").inputs["encrypted"] is True
+    # Like the host's data volume, kept by `pulumi destroy` unless removeDataOnDestroy says otherwise.
+    assert run.named("app-efs").retain_on_delete is True
+    removed = run_stack(STACK, doppler_env(), {"whatsapp-miner:removeDataOnDestroy": "true"})
+    assert removed.named("app-efs").retain_on_delete is False
     access_point = run.named("app-volume-data").inputs
     assert access_point["posixUser"] == {"uid": APP_UID, "gid": APP_UID}
     assert f"USER {APP_UID}\n" in (ROOT / "Dockerfile").read_text()

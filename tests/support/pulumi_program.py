@@ -65,6 +65,7 @@ class Registration:
     secret_inputs: set[str]
     dependencies: list[str]
     provider: str
+    retain_on_delete: bool = False
 
 
 class ScriptedProviders(pulumi.runtime.Mocks):
@@ -143,7 +144,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         inputs = unwrap(json_format.MessageToDict(request.object), "", secrets)
         self.registrations.append(
             Registration(
-                request.type, request.name, response.urn, inputs, secrets, list(request.dependencies), request.provider
+                request.type, request.name, response.urn, inputs, secrets, list(request.dependencies), request.provider,
+                request.retainOnDelete,
             )
         )
         return response
