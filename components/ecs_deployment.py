@@ -208,7 +208,7 @@ class EcsDeployment(pulumi.ComponentResource):
         self.cluster_name = cluster.name
         self.status = verify.stdout.apply(lambda out: json.dumps(parse_report(out)))
         self.verified_digest = pulumi.Output.all(verify.stdout, args.image_ref).apply(
-            lambda values: verified_digest(*values))
+            lambda values: verified_digest(*values, reporter="ecs_rollout verify"))
         self.register_outputs({"status": self.status, "verified_digest": self.verified_digest,
                                "cluster_name": self.cluster_name})
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 
 import boto3
-from botocore.exceptions import WaiterError
+from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
 PYTHON = ".venv/bin/python"
 """The program's virtualenv (Pulumi.yaml runtime.options.virtualenv); commands run in the project directory."""
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             report = verify_services(ecs, cluster=args.cluster, digest=args.digest, timeout=args.timeout,
                                      services=dict(pair.split("=", 1) for pair in args.service))
-    except RolloutError as error:
+    except (RolloutError, ClientError, BotoCoreError) as error:  # AWS errors too: one line, no traceback
         print(f"ecs_rollout {args.step}: {error}", file=sys.stderr)
         return 1
     print(json.dumps(report, sort_keys=True))

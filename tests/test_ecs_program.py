@@ -9,7 +9,7 @@ import shlex
 import pytest
 import yaml
 
-from components import compose_to_ecs
+from components import compose_to_ecs, settings
 from components.ecs_deployment import APP_UID
 from components.settings import SettingsError
 from tests.support.pulumi_program import ROOT, STACK_FILES, ProgramRun, run_stack
@@ -42,8 +42,8 @@ def test_each_compose_service_is_one_fargate_service_with_its_count_network_and_
                                                   "securityGroups": ["sg-0123456789abcdef0"],
                                                   "assignPublicIp": False}
         assert inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
-        assert inputs["taskDefinition"] == run.named(f"app-taskdef-{inputs['name']}").inputs["family"].join(
-            ["arn:aws:ecs:eu-west-1:123456789012:task-definition/", ":1"])
+        family = run.named(f"app-taskdef-{inputs['name']}").inputs["family"]
+        assert inputs["taskDefinition"] == f"arn:aws:ecs:eu-west-1:123456789012:task-definition/{family}:1"
         assert service.provider.startswith(run.named("aws").urn)
 
 
@@ -94,6 +94,24 @@ def test_migration_runs_before_the_services_change_and_verification_after(run):
     targets = dict(verify[i + 1].split("=", 1) for i, word in enumerate(verify) if word == "--service")
     assert targets == {s: run.named(f"app-service-{s}").inputs["taskDefinition"] for s in SERVICES}
     assert json.loads(run.outputs["status"])["verified"] is True
+
+
+def test_no_secret_value_is_in_any_plaintext_input_or_output(run):
+    for registration in run.registrations:
+        text = json.dumps(registration.plain_inputs())
+        for secret in ("AKIAEXAMPLE", SECRET_KEY, API_TOKEN):
+            assert secret not in text, f"{registration.name} shows a secret in plaintext"
+    assert not any(secret in json.dumps(run.outputs) for secret in ("AKIAEXAMPLE", SECRET_KEY, API_TOKEN))
+
+
+def test_a_compose_key_ecs_cannot_carry_fails_before_any_resource(tmp_path, monkeypatch):
+    compose = (ROOT / "docker-compose.yml").read_text().replace("  miner:\n", "  miner:\n    ports: [\"80:80\"]\n")
+    (tmp_path / "docker-compose.yml").write_text(compose)
+    monkeypatch.setattr(settings, "COMPOSE_FILE", tmp_path / "docker-compose.yml")
+    declared: list = []
+    with pytest.raises(compose_to_ecs.ComposeError, match="service `miner`, key `ports`: not supported"):
+        run_stack(STACK, doppler_env(), record_into=declared)
+    assert [r.type for r in declared] == ["pulumi:pulumi:Stack"]
 
 
 def test_rollout_commands_get_credentials_only_in_their_secret_environment(run):

@@ -67,6 +67,11 @@ class Registration:
     provider: str
     retain_on_delete: bool = False
 
+    def plain_inputs(self) -> dict:
+        """The inputs that are not secret, as they would sit in state as plaintext."""
+        return {key: value for key, value in self.inputs.items()
+                if not any(path == key or path.startswith((f"{key}.", f"{key}[")) for path in self.secret_inputs)}
+
 
 class ScriptedProviders(pulumi.runtime.Mocks):
     """Answers as the providers would, without touching anything."""
