@@ -154,16 +154,30 @@ def test_a_migration_that_overruns_is_stopped_and_fails(aws):
     assert task["desiredStatus"] == "STOPPED"
 
 
+def rollout(aws, *args: str) -> subprocess.CompletedProcess:
+    """The entry point as the program's commands run it: credentials only in the environment."""
+    return subprocess.run([sys.executable, "-m", "components.ecs_rollout", *args], cwd=ROOT,
+                          env={"PATH": os.environ["PATH"], **aws["env"]}, capture_output=True, text=True, check=False)
+
+
 def test_the_command_line_reads_credentials_from_the_environment_and_prints_json(aws):
     task_definition = register(aws, "migrate")
-    result = subprocess.run(
-        [sys.executable, "-m", "components.ecs_rollout", "migrate", "--cluster", aws["cluster"],
-         "--task-definition", task_definition, "--subnet", aws["subnet"], "--security-group", aws["group"],
-         "--timeout", "60"],
-        cwd=ROOT, env={"PATH": os.environ["PATH"], **aws["env"]}, capture_output=True, text=True, check=False,
-    )
+    result = rollout(aws, "migrate", "--cluster", aws["cluster"], "--task-definition", task_definition,
+                     "--subnet", aws["subnet"], "--security-group", aws["group"], "--timeout", "60")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["exitCodes"] == {"migrate": 0}
+
+
+def test_a_failing_step_exits_1_with_one_line_naming_what_failed(aws):
+    result = rollout(aws, "verify", "--cluster", aws["cluster"], "--service", "ghost=arn:aws:ecs:x",
+                     "--digest", DIGEST, "--timeout", "1")
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith(f"ecs_rollout verify: cannot describe services in {aws['cluster']}: ")
+    assert "MISSING" in result.stderr and "Traceback" not in result.stderr
+    unknown = rollout(aws, "migrate", "--cluster", "no-such-cluster", "--task-definition", "x:1",
+                      "--subnet", aws["subnet"], "--security-group", aws["group"], "--timeout", "1")
+    assert unknown.returncode == 1 and "ClusterNotFoundException" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
 
 
 @pytest.fixture
