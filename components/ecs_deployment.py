@@ -37,6 +37,9 @@ from components.settings import AwsCredentials, EcsSettings
 APP_UID = 10001
 """The Dockerfile's USER: owner of the EFS access points' directories."""
 NFS_PORT = 2049
+SECRETS_VERSION = "WHATSAPP_MINER_SECRETS_VERSION"
+"""Plain variable naming each parameter's version: a changed secret is a new task definition,
+so its tasks are replaced as compose recreates containers for a changed .env."""
 ARCHITECTURES = {"amd64": "X86_64", "arm64": "ARM64"}
 
 
@@ -134,6 +137,10 @@ class EcsDeployment(pulumi.ComponentResource):
         )
         # Empty: the app calls no AWS API. Grant what it needs here when it does.
         task_role = aws.iam.Role(f"{name}-task", assume_role_policy=_assume_role_policy(), opts=self._child)
+        environment = pulumi.Output.all(*(p.version for p in parameters.values())).apply(
+            lambda versions: {"ENV_NAME": args.environment, **({SECRETS_VERSION: ",".join(
+                f"{variable}:{version}" for variable, version in zip(parameters, versions, strict=True))}
+                if parameters else {})})
         volumes, mounts = self._volumes(name, app.volumes, ecs, keep_data=not args.remove_data_on_destroy)
 
         network = {"subnets": ecs.subnets, "security_groups": ecs.security_groups,
@@ -152,9 +159,9 @@ class EcsDeployment(pulumi.ComponentResource):
                 task_role_arn=task_role.arn,
                 volumes=volumes,
                 container_definitions=pulumi.Output.all(
-                    args.image_ref, log_group.name, {v: p.arn for v, p in parameters.items()},
+                    args.image_ref, log_group.name, {v: p.arn for v, p in parameters.items()}, environment,
                 ).apply(lambda values, spec=spec: json.dumps([compose_to_ecs.container_definition(
-                    spec, image=values[0], environment={"ENV_NAME": args.environment}, secrets=values[2],
+                    spec, image=values[0], environment=values[3], secrets=values[2],
                     log_group=values[1], region=region)])),
                 opts=self._child,
             )

@@ -71,7 +71,9 @@ def test_no_secret_is_in_a_container_definition_only_parameter_references(run):
         definitions = run.named(f"app-taskdef-{service}").inputs["containerDefinitions"]
         assert API_TOKEN not in definitions and SECRET_KEY not in definitions
         [container] = json.loads(definitions)
-        assert container["environment"] == [{"name": "ENV_NAME", "value": "prd"}]
+        # A new secret value is a new parameter version, so a new task definition that replaces the tasks.
+        assert container["environment"] == [{"name": "ENV_NAME", "value": "prd"},
+                                            {"name": "WHATSAPP_MINER_SECRETS_VERSION", "value": "WHATSAPP_API_TOKEN:1"}]
         assert container["secrets"] == [{"name": "WHATSAPP_API_TOKEN", "valueFrom":
                                          "arn:aws:ssm:eu-west-1:123456789012:app-secret-WHATSAPP_API_TOKEN"}]
 

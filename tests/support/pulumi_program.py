@@ -99,6 +99,8 @@ class ScriptedProviders(pulumi.runtime.Mocks):
             service = args.typ.split(":")[1].split("/")[0]
             resource = f"task-definition/{args.inputs['family']}:1" if "family" in args.inputs else args.name
             state.setdefault("arn", f"arn:aws:{service}:eu-west-1:{ACCOUNT}:{resource}")
+            if args.typ == "aws:ssm/parameter:Parameter":
+                state["version"] = 1  # SSM counts a parameter's values from 1
         return f"{args.name}-id", state
 
     @staticmethod
