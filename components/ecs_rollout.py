@@ -32,16 +32,16 @@ class RolloutError(RuntimeError):
     """The migration or the verification failed; the message says where to look."""
 
 
-def _log_stream(ecs, task_definition: str, container: str, task_arn: str) -> str:
-    """Where awslogs put CONTAINER's output: GROUP/PREFIX/CONTAINER/TASK_ID
+def _log_streams(ecs, task_definition: str, task_arn: str) -> dict[str, str]:
+    """Where awslogs puts each container's output: GROUP/PREFIX/CONTAINER/TASK_ID
     (awslogs-stream-prefix, AmazonECS developer guide "Using the awslogs log driver")."""
     definitions = ecs.describe_task_definition(taskDefinition=task_definition)["taskDefinition"]
+    streams = {}
     for definition in definitions["containerDefinitions"]:
-        if definition["name"] == container:
-            options = definition.get("logConfiguration", {}).get("options", {})
-            return f"{options.get('awslogs-group')}/{options.get('awslogs-stream-prefix')}/{container}/" \
-                   f"{task_arn.rsplit('/', 1)[-1]}"
-    return "(no awslogs configuration)"
+        options = definition.get("logConfiguration", {}).get("options", {})
+        streams[definition["name"]] = (f"{options.get('awslogs-group')}/{options.get('awslogs-stream-prefix')}/"
+                                       f"{definition['name']}/{task_arn.rsplit('/', 1)[-1]}")
+    return streams
 
 
 def run_migration(ecs, *, cluster: str, task_definition: str, subnets: list[str], security_groups: list[str],
@@ -69,8 +69,9 @@ def run_migration(ecs, *, cluster: str, task_definition: str, subnets: list[str]
     except WaiterError:
         # Bounded like host-deploy's --migrate-timeout: a migration never outlives the deploy.
         ecs.stop_task(cluster=cluster, task=task_arn, reason=f"migration ran longer than {timeout}s")
+        streams = ", ".join(_log_streams(ecs, task_definition, task_arn).values())
         raise RolloutError(f"migration task {task_arn} did not finish within {timeout}s and was stopped; "
-                           f"services untouched") from None
+                           f"services untouched. Log stream: {streams}") from None
     task = ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"][0]
     exit_codes = {c["name"]: c.get("exitCode") for c in task["containers"]}
     failed = [name for name, code in exit_codes.items() if code != 0]
@@ -79,7 +80,7 @@ def run_migration(ecs, *, cluster: str, task_definition: str, subnets: list[str]
         raise RolloutError(
             f"migration task {task_arn} failed: container {container} exited {exit_codes[container]} "
             f"({task.get('stoppedReason', 'no reason given')}); services untouched. Log stream: "
-            f"{_log_stream(ecs, task_definition, container, task_arn)}"
+            f"{_log_streams(ecs, task_definition, task_arn)[container]}"
         )
     return {"task": task_arn, "taskDefinition": task_definition, "exitCodes": exit_codes}
 

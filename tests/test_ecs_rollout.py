@@ -152,6 +152,7 @@ def test_a_migration_that_overruns_is_stopped_and_fails(aws):
     task_arn = migration_task(str(error.value))
     task = aws["ecs"].describe_tasks(cluster=aws["cluster"], tasks=[task_arn])["tasks"][0]
     assert task["desiredStatus"] == "STOPPED"
+    assert str(error.value).endswith(f"Log stream: /whatsapp-miner/test/migrate/migrate/{task_arn.rsplit('/', 1)[1]}")
 
 
 def rollout(aws, *args: str) -> subprocess.CompletedProcess:
