@@ -14,6 +14,7 @@ import pulumi_aws as aws
 
 from components import settings as stack_settings
 from components.deployment import ComposeDeployment, ComposeDeploymentArgs
+from components.ecs_deployment import EcsDeployment, EcsDeploymentArgs
 from components.host import ssh_connection
 from components.image import AppImage, AppImageArgs
 from components.provisioned_host import ProvisionedHost, ProvisionedHostArgs
@@ -67,10 +68,28 @@ def environment_stack(settings: stack_settings.Settings) -> None:
     if settings.push:
         repository = shared_repository(settings.registry_stack, settings.image_tag, settings.stack_file)
         pulumi.export("repositoryUrl", repository.url)
-    if settings.provision or (settings.push and not (settings.image_digest or settings.promote_from)):
-        provider = aws_provider(settings.aws)  # to build (the ECR token) or to create the host
+    if settings.provision or settings.ecs or (settings.push and not (settings.image_digest or settings.promote_from)):
+        provider = aws_provider(settings.aws)  # to build (the ECR token), or to create the host or the services
     image_ref = image_to_run(settings, repository, provider)
     pulumi.export("imageRef", image_ref)
+    if settings.ecs:
+        ecs = EcsDeployment("app", EcsDeploymentArgs(
+            name=settings.compose_project,
+            image_ref=image_ref,
+            repository_name=repository.name,
+            registry_id=repository.registry_id,
+            environment=settings.environment,
+            secrets=settings.container_secrets,
+            settings=settings.ecs,
+            platform=settings.platform,
+            aws=settings.aws,
+            provider=provider,
+            remove_data_on_destroy=settings.remove_data_on_destroy,
+        ))
+        pulumi.export("cluster", ecs.cluster_name)
+        pulumi.export("deployedDigest", ecs.verified_digest)
+        pulumi.export("status", ecs.status)
+        return
     # Which host the project lives on (a change moves it there and tears down the old one).
     ssh = settings.ssh
     where = pulumi.Output.concat(ssh.host, f":{ssh.port}") if ssh and ssh.host else "localhost"

@@ -77,13 +77,13 @@ def parse_report(stdout: str) -> dict:
     return json.loads(lines[-1])
 
 
-def verified_digest(stdout: str, image_ref: str) -> str:
+def verified_digest(stdout: str, image_ref: str, reporter: str = "host-deploy") -> str:
     """The digest the host verified; fails when it is not the one pushed."""
     report = parse_report(stdout)
     running = report.get("digest") or report.get("image_id")
     expected = image_ref.rpartition("@")[2] if "@" in image_ref else image_ref
     if not report.get("verified") or running != expected:
-        raise ValueError(f"host-deploy verified {running!r}, but the program pushed {expected!r}")
+        raise ValueError(f"{reporter} verified {running!r}, but the program pushed {expected!r}")
     return running
 
 

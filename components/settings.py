@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pulumi
 
-from components import environment, ssh_keys
+from components import compose_to_ecs, environment, ssh_keys
 from components.env_file import EnvFileError, render_env_file
 
 NAMESPACE = "whatsapp-miner"
-TARGETS = ("ec2", "local")
+TARGETS = ("ec2", "local", "ecs")
 ROLES = ("environment", "registry")
 TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 STACK_NAME = r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)?"
@@ -39,6 +39,14 @@ HOST_KEY_TYPES = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "
 HOST_ARCHITECTURES = {"linux/amd64": "x86_64", "linux/arm64": "aarch64"}
 DEFAULT_INSTANCE_TYPES = {"linux/amd64": "t3.small", "linux/arm64": "t4g.small"}
 WORLD = ("0.0.0.0/0", "::/0")
+COMPOSE_FILE = Path("docker-compose.yml")
+# CloudWatch Logs PutRetentionPolicy accepts only these.
+LOG_RETENTION_DAYS = ("1", "3", "5", "7", "14", "30", "60", "90", "120", "150", "180", "365", "400", "545", "731",
+                      "1096", "1827", "2192", "2557", "2922", "3288", "3653")
+# Fargate task sizes: CPU units -> (lowest, highest, step) memory in MiB (AmazonECS task-cpu-memory-error).
+FARGATE_MEMORY = {"256": (512, 2048, 512), "512": (1024, 4096, 1024), "1024": (2048, 8192, 1024),
+                  "2048": (4096, 16384, 1024), "4096": (8192, 30720, 1024), "8192": (16384, 61440, 4096),
+                  "16384": (32768, 122880, 8192)}
 
 
 class SettingsError(ValueError):
@@ -104,11 +112,28 @@ class ProvisionSettings:
 
 
 @dataclass(frozen=True)
+class EcsSettings:
+    """Where and how big the ecs target runs; its services come from the compose file."""
+
+    app: compose_to_ecs.ComposeApp
+    subnets: list[str]
+    security_groups: list[str]
+    assign_public_ip: bool
+    desired_counts: dict[str, int]
+    """Tasks per compose service."""
+    cpu: int
+    memory: int
+    log_retention_days: int
+    migrate_timeout: int
+    rollout_timeout: int
+
+
+@dataclass(frozen=True)
 class Settings:
     stack_file: str
     environment: str
     target: str
-    """`ec2` (over SSH) or `local` (this machine's Docker)."""
+    """`ec2` (over SSH), `local` (this machine's Docker) or `ecs` (Fargate)."""
     push: bool
     """Push to ECR; false builds a local image only (the `local` stack)."""
     deploy: bool
@@ -131,12 +156,15 @@ class Settings:
     compose_project: str
     env_file: pulumi.Output[str]
     """The container .env content (secret)."""
+    container_secrets: dict[str, pulumi.Output[str]]
+    """Each containerEnv variable's value (secret), for the ecs target's parameters."""
     health_timeout: int
     keep_host_images: int
     forward_aws_credentials: bool
     aws: AwsCredentials | None
     ssh: SshSettings | None
-    provision: ProvisionSettings | None = None
+    provision: ProvisionSettings | None
+    ecs: EcsSettings | None
 
 
 class _Reader:
@@ -203,6 +231,33 @@ class _Reader:
         if not isinstance(items, list) or not all(isinstance(i, str) and re.fullmatch(pattern, i) for i in items):
             raise self.error(key, expected, value)
         return items
+
+    def ids(self, key: str, prefix: str) -> list[str]:
+        """A non-empty list of AWS ids like PREFIX-0abc."""
+        value = self.text(key)
+        try:
+            ids = json.loads(value) if value else None
+        except json.JSONDecodeError:
+            ids = None
+        if not ids or not isinstance(ids, list) or not all(
+                isinstance(i, str) and re.fullmatch(f"{prefix}-[0-9a-f]+", i) for i in ids):
+            raise self.error(key, f"a list of ids like [{prefix}-0123abcd]", value)
+        return ids
+
+    def counts(self, key: str, names: list[str], default: int) -> dict[str, int]:
+        """A count per name (0 or more); names left out get DEFAULT."""
+        value = self.text(key)
+        try:
+            counts = json.loads(value) if value else {}
+        except json.JSONDecodeError:
+            counts = None
+        if not isinstance(counts, dict) or not all(
+                isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts.values()):
+            raise self.error(key, "a map of service name to task count like {miner: 1}", value)
+        unknown = sorted(set(counts) - set(names))
+        if unknown:
+            raise self.error(key, "services of docker-compose.yml (" + ", ".join(names) + ")", ", ".join(unknown))
+        return {name: counts.get(name, default) for name in names}
 
 
 def _secret(value: str) -> pulumi.Output[str]:
@@ -333,7 +388,8 @@ def _provision_settings(read: _Reader, environ: Mapping[str, str], platform: str
     )
 
 
-def _container_env(read: _Reader, environ: Mapping[str, str], env_name: str) -> pulumi.Output[str]:
+def _container_env(read: _Reader, environ: Mapping[str, str],
+                   env_name: str) -> tuple[pulumi.Output[str], dict[str, pulumi.Output[str]]]:
     names = read.names("containerEnv")
     if "ENV_NAME" in names:
         raise read.error("containerEnv", "names other than ENV_NAME (it is always set to the environment)")
@@ -349,9 +405,30 @@ def _container_env(read: _Reader, environ: Mapping[str, str], env_name: str) -> 
             f"(listed in {NAMESPACE}:containerEnv in {read.stack_file})"
         )
     try:
-        return _secret(render_env_file({"ENV_NAME": env_name, **values}))
+        return _secret(render_env_file({"ENV_NAME": env_name, **values})), {n: _secret(v) for n, v in values.items()}
     except EnvFileError as error:
         raise SettingsError(f"{error} (listed in {NAMESPACE}:containerEnv in {read.stack_file})") from None
+
+
+def _ecs_settings(read: _Reader) -> EcsSettings:
+    app = compose_to_ecs.load(COMPOSE_FILE)
+    cpu = read.choice("ecsCpu", tuple(FARGATE_MEMORY), "256")
+    low, high, step = FARGATE_MEMORY[cpu]
+    memory = read.integer("ecsMemory", low)
+    if not (low <= memory <= high and memory % step == 0):
+        raise read.error("ecsMemory", f"{low} to {high} MiB in steps of {step} (Fargate, with ecsCpu {cpu})", memory)
+    return EcsSettings(
+        app=app,
+        subnets=read.ids("ecsSubnets", "subnet"),
+        security_groups=read.ids("ecsSecurityGroups", "sg"),
+        assign_public_ip=read.boolean("ecsAssignPublicIp", False),
+        desired_counts=read.counts("ecsDesiredCount", [s.name for s in app.services], 1),
+        cpu=int(cpu),
+        memory=memory,
+        log_retention_days=int(read.choice("ecsLogRetentionDays", LOG_RETENTION_DAYS, "30")),
+        migrate_timeout=read.integer("ecsMigrateTimeout", 600),
+        rollout_timeout=read.integer("ecsRolloutTimeout", 900),
+    )
 
 
 def load(get: Callable[[str], str | None], stack: str,
@@ -363,8 +440,12 @@ def load(get: Callable[[str], str | None], stack: str,
     env_name = read.required("environment", "the environment name, e.g. dev", pattern=r"[a-z][a-z0-9-]{0,19}")
     target = read.choice("target", TARGETS)
     push = read.boolean("push", True)
-    if target == "ec2" and not push:
-        raise read.error("push", "true: the ec2 target pulls its image from ECR", "false")
+    if target in ("ec2", "ecs") and not push:
+        raise read.error("push", f"true: the {target} target pulls its image from ECR", "false")
+    deploy = read.boolean("deploy", True)
+    if target == "ecs" and not deploy:
+        raise read.error("deploy", "true for the ecs target (a program without its services would delete them)",
+                         "false")
     image_digest = read.text("imageDigest", pattern=DIGEST.pattern)
     promote_from = read.text("promoteFrom", pattern=STACK_NAME)
     for key, value in (("imageDigest", image_digest), ("promoteFrom", promote_from)):
@@ -381,13 +462,14 @@ def load(get: Callable[[str], str | None], stack: str,
         raise read.error("hostAwsCredentials", "instance-role (or unset) when provisionHost is true", credentials)
     forward = credentials == "forwarded"
     platform = read.text("platform", "linux/amd64", pattern=r"[a-z0-9]+/[a-z0-9]+(/[a-z0-9]+)?")
+    env_file, container_secrets = _container_env(read, environ, env_name)
     default_dir = f"/home/{read.text('sshUser', 'ec2-user')}" if target == "ec2" else str(Path.home())
     return Settings(
         stack_file=read.stack_file,
         environment=env_name,
         target=target,
         push=push,
-        deploy=read.boolean("deploy", True),
+        deploy=deploy,
         remove_data_on_destroy=read.boolean("removeDataOnDestroy", False),
         image_name=read.text("imageName", NAMESPACE, pattern=r"[a-z0-9][a-z0-9._/-]*"),
         image_tag=read.text("imageTag", env_name, pattern=TAG),
@@ -398,13 +480,15 @@ def load(get: Callable[[str], str | None], stack: str,
         platform=platform,
         host_dir=read.text("hostDir", f"{default_dir}/whatsapp-miner/{env_name}", pattern=r"/[A-Za-z0-9._/-]+"),
         compose_project=read.text("composeProject", f"whatsapp-miner-{env_name}", pattern=r"[a-z0-9][a-z0-9_-]*"),
-        env_file=_container_env(read, environ, env_name),
+        env_file=env_file,
+        container_secrets=container_secrets,
         health_timeout=read.integer("healthTimeout", 120),
         keep_host_images=read.integer("keepHostImages", 3),
         forward_aws_credentials=target == "ec2" and forward,
         aws=_aws_credentials(environ, read.text("awsRegion")) if push else None,
         ssh=_ssh_settings(read, environ, provision) if target == "ec2" else None,
         provision=_provision_settings(read, environ, platform) if provision else None,
+        ecs=_ecs_settings(read) if target == "ecs" else None,
     )
 
 

@@ -36,6 +36,12 @@ def moto(docker_engine) -> str:
 
 
 @pytest.fixture(scope="session")
+def aws_api() -> str:
+    """moto alone, for tests that need no Docker engine."""
+    return docker_env.moto_endpoint()
+
+
+@pytest.fixture(scope="session")
 def test_base(docker_engine) -> str:
     return docker_env.import_busybox_base()
 

@@ -73,7 +73,7 @@ def test_ci_runs_the_readme_test_command():
 
 def test_every_config_key_the_program_reads_is_in_the_readme_reference():
     source = (ROOT / "components" / "settings.py").read_text()
-    keys = set(re.findall(r'read\.(?:text|required|choice|boolean|integer|names)\("(\w+)"', source))
+    keys = set(re.findall(r'read\.(?:text|required|choice|boolean|integer|names|ids|counts)\("(\w+)"', source))
     assert len(keys) > 20
     for key in keys:
         assert f"| `{key}` |" in README, f"whatsapp-miner:{key} is missing from the README's config reference"

@@ -226,10 +226,7 @@ def test_no_secret_value_appears_outside_secret_inputs_or_in_outputs(remote_stac
     _, run = remote_stack
     secrets = ("AKIAEXAMPLE", SECRET_KEY, API_TOKEN, "b3BlbnNzaC1rZXktdjE=", "ecr-token")
     for registration in run.registrations:
-        plain = {key: value for key, value in registration.inputs.items()
-                 if not any(path == key or path.startswith(f"{key}.") or path.startswith(f"{key}[")
-                            for path in registration.secret_inputs)}
-        text = json.dumps(plain)
+        text = json.dumps(registration.plain_inputs())
         for secret in secrets:
             assert secret not in text, f"{registration.name} shows a secret in plaintext"
     exported = json.dumps(run.outputs)
@@ -357,7 +354,7 @@ def test_deploy_false_builds_and_pushes_and_keeps_only_the_teardown_declared():
     ("config", "env", "message"),
     [
         ({"whatsapp-miner:target": "k8s"}, {},
-         "whatsapp-miner:target in Pulumi.dev.yaml: expected one of ec2, local, got 'k8s'"),
+         "whatsapp-miner:target in Pulumi.dev.yaml: expected one of ec2, local, ecs, got 'k8s'"),
         ({"whatsapp-miner:healthTimeout": "ten"}, {},
          "whatsapp-miner:healthTimeout in Pulumi.dev.yaml: expected a positive whole number, got 'ten'"),
         ({"whatsapp-miner:promoteFrom": "dev"}, {},

@@ -32,7 +32,8 @@ ACCOUNT = "123456789012"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # how the engine serializes an unknown value
 AMI, DEFAULT_VPC, SUBNET_VPC = "ami-0al2023", "vpc-0default", "vpc-0subnet"
 # Stacks that live with the tests rather than at the top level.
-STACK_FILES = {"rehearsal": ROOT / "tests" / "rehearsal" / "Pulumi.rehearsal.yaml"}
+STACK_FILES = {"rehearsal": ROOT / "tests" / "rehearsal" / "Pulumi.rehearsal.yaml",
+               "ecs-example": ROOT / "tests" / "stacks" / "Pulumi.ecs-example.yaml"}
 
 
 def stack_config(stack: str) -> dict[str, str]:
@@ -70,6 +71,12 @@ class Registration:
     """The state the scripted provider answered with."""
     ignore_changes: list[str]
     additional_secret_outputs: list[str]
+    retain_on_delete: bool = False
+
+    def plain_inputs(self) -> dict:
+        """The inputs that are not secret, as they would sit in state as plaintext."""
+        return {key: value for key, value in self.inputs.items()
+                if not any(path == key or path.startswith((f"{key}.", f"{key}[")) for path in self.secret_inputs)}
 
 
 def default_stack_outputs() -> dict[str, dict]:
@@ -126,18 +133,36 @@ class ScriptedProviders(pulumi.runtime.Mocks):
             state["stderr"] = ""
         if args.typ.startswith("aws:iam/"):
             state.setdefault("name", f"{args.name}-name")  # AWS names what the program does not
+        if args.typ.startswith("aws:") and not self.preview:
+            # Every AWS resource has an ARN; a task definition's names its family and a revision.
+            service = args.typ.split(":")[1].split("/")[0]
+            resource = f"task-definition/{args.inputs['family']}:1" if "family" in args.inputs else args.name
+            state.setdefault("arn", f"arn:aws:{service}:eu-west-1:{ACCOUNT}:{resource}")
+            if args.typ == "aws:ssm/parameter:Parameter":
+                state["version"] = 1  # SSM counts a parameter's values from 1
         return f"{args.name}-id", state
 
     @staticmethod
     def _host_deploy_report(create: str) -> str:
         """What host-deploy prints after verifying the image it was given."""
         argv = shlex.split(create.rsplit("&&", maxsplit=1)[-1])
+        if "components.ecs_rollout" in argv:
+            return ScriptedProviders._ecs_rollout_report(argv)
         if "deploy" not in argv:
             return ""
         image = argv[argv.index("--image") + 1]
         digest = image.rpartition("@")[2] if "@" in image else ""
         return json.dumps({"image": image, "image_id": image if not digest else _fake_digest(image),
                            "digest": digest, "verified": True, "services": {}})
+
+    @staticmethod
+    def _ecs_rollout_report(argv: list[str]) -> str:
+        """What components/ecs_rollout prints when the step succeeds."""
+        if argv[argv.index("components.ecs_rollout") + 1] == "migrate":
+            return json.dumps({"task": "arn:aws:ecs:eu-west-1:123456789012:task/c/0", "exitCodes": {"migrate": 0}})
+        services = [argv[i + 1].split("=", 1)[0] for i, word in enumerate(argv) if word == "--service"]
+        return json.dumps({"digest": argv[argv.index("--digest") + 1], "verified": True,
+                           "services": {name: {"rolloutState": "COMPLETED"} for name in services}})
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
@@ -182,7 +207,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.registrations.append(
             Registration(request.type, request.name, urn, inputs, secrets, list(request.dependencies), request.provider,
                          outputs, list(getattr(request, "ignoreChanges", [])),
-                         list(request.additionalSecretOutputs))
+                         list(request.additionalSecretOutputs), getattr(request, "retainOnDelete", False))
         )
 
 
