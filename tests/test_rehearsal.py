@@ -219,7 +219,8 @@ def test_prd_promotes_the_digest_dev_verified_without_a_build(rehearsal, first_r
 
 
 def rehearsal_tag(stack: Stack) -> str:
-    return stack.project.removeprefix("whatsapp-miner-")
+    """The stack's environment tag: its environment's name."""
+    return stack.cli.run("config", "get", "--stack", stack.name, "whatsapp-miner:environment").stdout.strip()
 
 
 def host_status(stack: Stack, ssh_host) -> subprocess.CompletedProcess:
@@ -398,7 +399,7 @@ def test_a_pinned_digest_deploys_that_digest_without_a_build(rehearsal, first_ru
     try:
         changes = rehearsal.cli.up_changes(rehearsal.name)
         # No build: the image, its ECR login (the provider) and its local tag go; the tags move to the pin.
-        assert changes == {"app-image": "delete", "app-base-name-tag": "delete", "aws": "delete",
+        assert changes == {"app": "delete", "app-image": "delete", "app-base-name-tag": "delete", "aws": "delete",
                            "app-tags": "replace", "app-deploy": "replace"}
         status = rehearsal.status()
         assert status["digest"] == first_run["deployedDigest"] and status["verified"] is True
