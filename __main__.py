@@ -72,24 +72,36 @@ def environment_stack(settings: stack_settings.Settings) -> None:
         provider = aws_provider(settings.aws)  # to build (the ECR token), or to create the host or the services
     image_ref = image_to_run(settings, repository, provider)
     pulumi.export("imageRef", image_ref)
-    if settings.ecs:
-        ecs = EcsDeployment("app", EcsDeploymentArgs(
-            name=settings.compose_project,
-            image_ref=image_ref,
-            repository_name=repository.name,
-            registry_id=repository.registry_id,
-            environment=settings.environment,
-            secrets=settings.container_secrets,
-            settings=settings.ecs,
-            platform=settings.platform,
-            aws=settings.aws,
-            provider=provider,
-            remove_data_on_destroy=settings.remove_data_on_destroy,
-        ))
-        pulumi.export("cluster", ecs.cluster_name)
-        pulumi.export("deployedDigest", ecs.verified_digest)
-        pulumi.export("status", ecs.status)
-        return
+    deploy = deploy_on_ecs if settings.ecs else deploy_on_host
+    verified_digest, status = deploy(settings, image_ref, repository, provider)
+    if settings.deploy:
+        pulumi.export("deployedDigest", verified_digest)
+        pulumi.export("status", status)
+
+
+def deploy_on_ecs(settings: stack_settings.Settings, image_ref: pulumi.Output[str],
+                  repository: SharedRepositoryRef, provider: aws.Provider) -> tuple[pulumi.Output, pulumi.Output]:
+    ecs = EcsDeployment("app", EcsDeploymentArgs(
+        name=settings.compose_project,
+        image_ref=image_ref,
+        repository_name=repository.name,
+        registry_id=repository.registry_id,
+        environment=settings.environment,
+        secrets=settings.container_secrets,
+        settings=settings.ecs,
+        platform=settings.platform,
+        aws=settings.aws,
+        provider=provider,
+        remove_data_on_destroy=settings.remove_data_on_destroy,
+    ))
+    pulumi.export("cluster", ecs.cluster_name)
+    return ecs.verified_digest, ecs.status
+
+
+def deploy_on_host(settings: stack_settings.Settings, image_ref: pulumi.Output[str],
+                   repository: SharedRepositoryRef | None,
+                   provider: aws.Provider | None) -> tuple[pulumi.Output | None, pulumi.Output | None]:
+    """ec2 (an existing or a provisioned host, over SSH) or local."""
     # Which host the project lives on (a change moves it there and tears down the old one).
     ssh = settings.ssh
     where = pulumi.Output.concat(ssh.host, f":{ssh.port}") if ssh and ssh.host else "localhost"
@@ -131,9 +143,7 @@ def environment_stack(settings: stack_settings.Settings) -> None:
         pulumi.export("sshPort", ssh.port)
     pulumi.export("hostDir", settings.host_dir)
     pulumi.export("composeProject", settings.compose_project)
-    if settings.deploy:
-        pulumi.export("deployedDigest", deployment.verified_digest)
-        pulumi.export("status", deployment.status)
+    return deployment.verified_digest, deployment.status
 
 
 stack = stack_settings.from_stack(os.environ)
