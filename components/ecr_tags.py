@@ -7,9 +7,11 @@ immutable build tag. Run by the program as a local command:
 
     python -m components.ecr_tags
 
-with REPOSITORY, DIGEST and TAGS (space separated) in the environment, and
-the standard AWS variables; it prints one JSON line and exits non-zero with
-the reason when the image is missing or cannot be tagged as it is.
+with REPOSITORY, DIGEST and TAGS (space separated) and AWS_DEFAULT_REGION in
+the environment; the credentials come from the environment Pulumi was started
+with, under the standard names or their aliases. It prints one JSON line and
+exits non-zero with the reason when the image is missing or cannot be tagged
+as it is.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import os
 import sys
 
 import boto3
+
+from components import environment
 
 # Every manifest type ECR stores. Asking for all of them is what keeps ECR
 # from converting the manifest it returns (it converts to the first type a
@@ -78,7 +82,8 @@ def main(environ) -> int:
         print(f"components.ecr_tags: {missing} is not set", file=sys.stderr)
         return 2
     try:
-        print(json.dumps(tag_image(boto3.client("ecr"), repository, digest, tags)))
+        ecr = boto3.client("ecr", **environment.boto3_credentials(environ))
+        print(json.dumps(tag_image(ecr, repository, digest, tags)))
     except TagError as error:
         print(f"components.ecr_tags: {error}", file=sys.stderr)
         return 1

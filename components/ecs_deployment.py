@@ -115,8 +115,7 @@ class EcsDeployment(pulumi.ComponentResource):
         ecs = args.settings
         app = ecs.app
         region = args.aws.region
-        aws_environment = {"AWS_ACCESS_KEY_ID": args.aws.access_key_id,
-                           "AWS_SECRET_ACCESS_KEY": args.aws.secret_access_key, "AWS_DEFAULT_REGION": region}
+        aws_environment = {"AWS_DEFAULT_REGION": region}  # credentials: see components.environment.boto3_credentials
         cluster = aws.ecs.Cluster(f"{name}-cluster", name=args.name, opts=self._child)
         log_group = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"/ecs/{args.name}",
                                             retention_in_days=ecs.log_retention_days, opts=self._child)

@@ -9,7 +9,8 @@ ends "steady" too, which is why waiting for a steady state is not enough.
 
 Both take a boto3 ECS client, print one JSON line for the program, and exit
 non-zero with a message naming the task (and its log stream) or the service.
-Credentials come from the environment (the command's `environment`).
+Credentials come from the environment Pulumi was started with, under the
+standard names or their aliases; the region from the command's environment.
 """
 
 from __future__ import annotations
@@ -17,12 +18,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Mapping
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
+
+from components import environment
 
 PYTHON = ".venv/bin/python"
 """The program's virtualenv (Pulumi.yaml runtime.options.virtualenv); commands run in the project directory."""
@@ -145,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     verify.add_argument("--digest", required=True)
     verify.add_argument("--timeout", type=int, required=True)
     args = parser.parse_args(argv)
-    ecs = boto3.client("ecs")  # region, credentials and any endpoint from the environment
+    ecs = boto3.client("ecs", **environment.boto3_credentials(os.environ))  # any endpoint too
     try:
         if args.step == "migrate":
             report = run_migration(ecs, cluster=args.cluster, task_definition=args.task_definition,

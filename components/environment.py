@@ -37,6 +37,19 @@ def read(environ: Mapping[str, str], name: str) -> str | None:
     return None
 
 
+def boto3_credentials(environ: Mapping[str, str]) -> dict[str, str | None]:
+    """boto3 client arguments from the standard names or their aliases, unquoted.
+
+    The commands the program runs (ECR tag moves, the ecs rollout) inherit
+    the environment Pulumi was started with and read their credentials here,
+    so no credential is ever one of their inputs: a rotated key, or a preview
+    under other keys, shows no change and leaves nothing in the state."""
+    return {"aws_access_key_id": read(environ, "AWS_ACCESS_KEY_ID"),
+            "aws_secret_access_key": read(environ, "AWS_SECRET_ACCESS_KEY"),
+            "aws_session_token": read(environ, "AWS_SESSION_TOKEN"),
+            "region_name": read(environ, "AWS_DEFAULT_REGION")}
+
+
 def accepted_names(name: str) -> str:
     """How an error names a variable: both names it may arrive under."""
     alias = ALIASES.get(name)

@@ -78,7 +78,7 @@ class TaggedImageArgs:
     """The image: built here, promoted, or pinned."""
     env_tag: str
     aws: AwsCredentials
-    """For the ECR calls; they reach the command through its environment, never its command line."""
+    """Its region is the command's; the command finds the credentials in its own environment."""
 
 
 class TaggedImage(pulumi.ComponentResource):
@@ -87,16 +87,15 @@ class TaggedImage(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: TaggedImageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("whatsapp-miner:deploy:TaggedImage", name, None, opts)
-        repository, digest, aws = args.repository, args.digest, args.aws
+        repository, digest = args.repository, args.digest
         tags = pulumi.Output.from_input(digest).apply(lambda value: f"{build_tag(value)} {args.env_tag}")
         command = local.Command(
             f"{name}-tags",
             create=TAG_COMMAND,
-            environment={
-                "REPOSITORY": repository.name, "DIGEST": digest, "TAGS": tags,
-                "AWS_ACCESS_KEY_ID": aws.access_key_id, "AWS_SECRET_ACCESS_KEY": aws.secret_access_key,
-                "AWS_DEFAULT_REGION": aws.region,
-            },
+            # No credential here: the command reads them from the environment
+            # it inherits (components.environment.boto3_credentials).
+            environment={"REPOSITORY": repository.name, "DIGEST": digest, "TAGS": tags,
+                         "AWS_DEFAULT_REGION": args.aws.region},
             triggers=[repository.name, digest, tags],
             add_previous_output_in_env=False,
             logging=local.Logging.STDOUT_AND_STDERR,

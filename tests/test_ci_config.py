@@ -147,3 +147,10 @@ def test_the_setup_action_installs_before_any_step_sees_a_secret():
     assert seeing == [len(runs) - 1], "only the last step, which loads them, sees the secrets"
     assert runs[-1]["run"] == ".venv/bin/python -m components.environment"
     assert installing and max(installing) < seeing[0]
+
+
+def test_drift_previews_with_the_apply_secrets_in_a_main_only_environment_of_its_own():
+    # Every input is diffed: read-only preview values would always show drift.
+    [(_, _, job)] = [(path, name, job) for path, name, job in jobs() if path.name == "drift.yml"]
+    assert job["environment"] == "${{ matrix.stack }}-drift"
+    assert "`dev-drift` and\n   `prd-drift`" in README and "deployment branches `main` only" in README
