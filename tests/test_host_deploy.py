@@ -44,9 +44,10 @@ class HostProject:
     def run(self, action: str, *args: str, background: bool = False, env: dict[str, str] | None = None):
         argv = [str(HOST_DEPLOY), action, "--dir", str(self.dir), "--project", self.name, *args]
         env = {**os.environ, "DEPLOY_ACTOR": "pytest", **(env or {})}
-        if background:  # in its own process group, like a deploy over SSH
-            return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                    start_new_session=True)
+        if background:  # in its own process group, every signal at its default, like a deploy over SSH
+            # (a runner started under nohup would hand down an ignored SIGHUP, which bash cannot trap)
+            return subprocess.Popen(["env", "--default-signal", *argv], env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True, start_new_session=True)
         started = time.monotonic()
         done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, check=False)
         return Result(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
