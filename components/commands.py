@@ -49,11 +49,18 @@ def remove_credentials_file(host_dir: str) -> str:
     return f"rm -f {shlex.quote(f'{host_dir}/{CREDENTIALS_FILE}')}"
 
 
+def claim_project(host_dir: str, project: str) -> str:
+    """Mark PROJECT in DIR as the teardown resource's: host-deploy `down` then
+    refuses a teardown from an older program version (see scripts/host-deploy)."""
+    state = shlex.quote(f"{host_dir}/.deploy")
+    return f"mkdir -p {state} && touch {state}/{shlex.quote(f'teardown.{project}')}"
+
+
 def teardown(host_dir: str, project: str, remove_data: bool) -> str:
     """Take the project down and remove the files the program put on the host;
     nothing to do when they were never put there."""
     tool = shlex.quote(f"{host_dir}/{HOST_TOOL}")
-    flags = ("purge", "volumes") if remove_data else ("purge",)
+    flags = ("purge", "volumes", "from-stack") if remove_data else ("purge", "from-stack")
     down = host_deploy("down", host_dir, project) + "".join(f" --{flag}" for flag in flags)
     return f"if [ -f {tool} ]; then {down}; fi && {remove_credentials_file(host_dir)}"
 

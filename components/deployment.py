@@ -13,10 +13,12 @@ change does"):
 - secrets never sit in the deploy's inputs, so it can show its progress:
   forwarded AWS credentials are a file on the host, written by their own
   command, which is all a key rotation rewrites;
-- a resource the program stops declaring is deleted: only the teardown has a
-  `delete`, and it stays declared while the stack exists (`deploy=false`
-  declares nothing else); its triggers are where the project lives, so a new
-  host, directory or project name tears the old one down;
+- a resource the program stops declaring is deleted: only the teardown takes
+  the project down (the credentials file's `delete` removes only the file),
+  and it stays declared while the stack exists (`deploy=false` declares
+  nothing else); its triggers are where the project lives, so a new host,
+  directory or project name tears the old one down; its create marks the
+  project as its own, so an older version's teardown leaves it running;
 - no `environment=` on remote commands (sshd refuses SSH setenv): values go
   on stdin, and `add_previous_output_in_env` is off.
 """
@@ -97,6 +99,7 @@ class ComposeDeployment(pulumi.ComponentResource):
         self._connection = args.connection
         self._command(
             f"{name}-teardown",
+            create=commands.claim_project(args.host_dir, args.project),
             delete=commands.teardown(args.host_dir, args.project, args.remove_data_on_destroy),
             # where the project lives
             triggers=[*([] if args.host_terminated_with_stack else [args.host]), args.host_dir, args.project],

@@ -33,28 +33,29 @@ class SharedRepositoryRef:
     """The registry stack's repository, as its outputs describe it."""
 
     url: pulumi.Output[str]
+    """Each resolves only when the stack's environment tag is one the repository lets move."""
     name: pulumi.Output[str]
     arn: pulumi.Output[str]
     registry_id: pulumi.Output[str]
-    environment_tags: pulumi.Output[list[str]]
 
 
 def shared_repository(registry_stack: str, env_tag: str, stack_file: str) -> SharedRepositoryRef:
     registry = pulumi.StackReference(stack_name(registry_stack))
 
-    def movable(tags: list[str]) -> list[str]:
+    def movable(tags: list[str]) -> bool:
         if env_tag not in tags:  # any other tag is immutable: a second push would be refused
             raise ValueError(f"whatsapp-miner:imageTag {env_tag!r} in {stack_file} is not one of the environment "
                              f"tags {tags} of stack {stack_name(registry_stack)} (its environmentTags)")
-        return tags
+        return True
 
-    return SharedRepositoryRef(
-        url=registry.require_output("repositoryUrl"),
-        name=registry.require_output("repositoryName"),
-        arn=registry.require_output("repositoryArn"),
-        registry_id=registry.require_output("registryId"),
-        environment_tags=registry.require_output("environmentTags").apply(movable),
-    )
+    # Every value waits for the check, so nothing that pushes or tags starts before it.
+    allowed = registry.require_output("environmentTags").apply(movable)
+
+    def output(name: str) -> pulumi.Output[str]:
+        return pulumi.Output.all(allowed, registry.require_output(name)).apply(lambda values: values[1])
+
+    return SharedRepositoryRef(url=output("repositoryUrl"), name=output("repositoryName"),
+                               arn=output("repositoryArn"), registry_id=output("registryId"))
 
 
 def verified_digest_of(stack: str) -> pulumi.Output[str]:

@@ -331,6 +331,23 @@ def test_down_removes_the_project_containers(project, images):
     assert (app.dir / ".env").exists() and (app.dir / "docker-compose.yml").exists()
 
 
+def test_an_older_versions_teardown_leaves_the_project_the_stacks_teardown_owns(project, images):
+    # An upgrade replaces the teardown resource; the engine runs the old one's
+    # delete (`down` without --from-stack) after the new deploy.
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    before = app.container_ids()
+    marker = app.dir / ".deploy" / f"teardown.{app.name}"
+    marker.touch()  # what the stack's teardown resource writes when it is created
+    result = app.run("down", "--purge")
+    assert result.code == 0, result.stderr
+    assert app.container_ids() == before and (app.dir / ".env").exists()
+    assert json.loads((app.dir / ".deploy" / "audit.log").read_text().splitlines()[-1])["result"] == "superseded"
+    result = app.run("down", "--purge", "--from-stack")  # the stack's own teardown: destroy, or a move
+    assert result.code == 0, result.stderr
+    assert app.container_ids() == {} and not marker.exists() and not (app.dir / ".env").exists()
+
+
 def test_down_purge_removes_the_files_and_keeps_the_data_unless_asked(project, images):
     app = project()
     assert app.deploy(images["v1"]).code == 0

@@ -197,8 +197,11 @@ def test_prd_fails_naming_the_stack_and_output_when_dev_verified_nothing_yet():
 def test_an_environment_tag_the_registry_keeps_immutable_is_refused_naming_the_key():
     message = ("whatsapp-miner:imageTag 'staging' in Pulumi.dev.yaml is not one of the environment tags "
                "['dev', 'prd'] of stack organization/whatsapp-miner/registry")
-    with pytest.raises(ValueError, match=re.escape(message)):
-        run_stack("dev", doppler_env(), {"whatsapp-miner:imageTag": "staging"})
+    for stack in ("dev", "prd"):
+        declared: list = []
+        with pytest.raises(ValueError, match=re.escape(message.replace("dev.yaml", f"{stack}.yaml"))):
+            run_stack(stack, doppler_env(), {"whatsapp-miner:imageTag": "staging"}, record_into=declared)
+        assert not {"app-image", "app-tags", "app-deploy"} & {r.name for r in declared}  # nothing pushed or tagged
 
 
 def test_image_is_pushed_with_ecr_auth_and_deployed_by_digest_never_by_tag(dev_stack):
@@ -253,21 +256,23 @@ def test_remote_commands_avoid_setenv_and_previous_output(remote_stack):
         assert command.inputs["addPreviousOutputInEnv"] is False, command.name
 
 
-def test_only_the_teardown_has_a_delete_and_it_is_replaced_only_when_the_project_moves(remote_stack):
+def test_only_the_teardown_takes_the_project_down_and_only_when_the_project_moves(remote_stack):
     env, run = remote_stack
     deletes = {r.name for r in run.registrations if r.inputs.get("delete")}
     assert deletes == {"app-teardown", "app-host-credentials"}
     assert "triggers" not in run.named("app-host-credentials").inputs  # never replaced: rewritten in place
+    assert "down" not in run.named("app-host-credentials").inputs["delete"]  # it only removes its file
     teardown = run.named("app-teardown").inputs
     home = f"/home/ec2-user/whatsapp-miner/{env}"
     assert teardown["triggers"] == ["10.0.0.5:22", home, f"whatsapp-miner-{env}"]
-    assert "create" not in teardown
+    # Its create marks the project as its own, so an older version's teardown leaves it running.
+    assert teardown["create"] == f"mkdir -p {home}/.deploy && touch {home}/.deploy/teardown.whatsapp-miner-{env}"
     assert teardown["delete"] == (
         f"if [ -f {home}/host-deploy ]; then bash {home}/host-deploy down --dir {home} "
-        f"--project whatsapp-miner-{env} --purge; fi && rm -f {home}/.deploy/aws-credentials"
+        f"--project whatsapp-miner-{env} --purge --from-stack; fi && rm -f {home}/.deploy/aws-credentials"
     )
     kept = run_stack(env, doppler_env(), {"whatsapp-miner:removeDataOnDestroy": "true"})
-    assert "--purge --volumes;" in kept.named("app-teardown").inputs["delete"]
+    assert "--purge --volumes --from-stack;" in kept.named("app-teardown").inputs["delete"]
 
 
 def test_the_deploy_carries_no_secret_shows_its_progress_and_is_replaced_by_what_it_runs(remote_stack):

@@ -193,29 +193,38 @@ def test_secrets_are_encrypted_in_the_state(rehearsal, first_run):
     assert rehearsal.cli.secret_output(rehearsal.name, "deployedDigest") == first_run["deployedDigest"]
 
 
-def test_prd_promotes_the_digest_dev_verified_without_a_build(rehearsal, first_run, ssh_host, python_base, moto):
+@pytest.fixture(scope="module")
+def prd(rehearsal, first_run, ssh_host, python_base) -> Stack:
+    """A second stack in its own directory on the host: prd, promoting what
+    the rehearsal stack (dev) verified."""
     cli, env_name = rehearsal.cli, f"{rehearsal_tag(rehearsal)}-prd"
     shutil.copy(cli.workdir / "Pulumi.rehearsal.yaml", cli.workdir / "Pulumi.rehearsal-prd.yaml")
-    prd = Stack(cli, "rehearsal-prd", rehearsal.host_dir.parent / env_name, f"whatsapp-miner-{env_name}")
-    cli.init(prd.name, {**host_config(ssh_host, python_base, env_name, prd.host_dir),
-                        "whatsapp-miner:promoteFrom": rehearsal.name})
-    try:
-        promoted = prd.up()
-        digest = first_run["deployedDigest"]
-        assert promoted["deployedDigest"] == digest == promoted["imageRef"].rpartition("@")[2]
-        assert prd.status()["digest"] == rehearsal.status()["digest"] == digest  # both hosts, one digest
-        assert prd.status()["verified"] is True
-        types = {resource["type"] for resource in cli.export(prd.name)["deployment"]["resources"]}
-        assert "docker:index/image:Image" not in types and "pulumi:providers:aws" not in types  # no build, no push
-        repository = cli.outputs("registry")["repositoryName"]
-        tagged = ecr_client(moto).describe_images(repositoryName=repository, imageIds=[{"imageDigest": digest}])
-        assert set(tagged["imageDetails"][0]["imageTags"]) == {digest.replace(":", "-"), rehearsal_tag(rehearsal),
-                                                                env_name}
-        assert cli.up_changes(prd.name) == {}  # promoting the same digest again changes nothing
-    finally:
-        cli.destroy(prd.name)
-    assert prd.containers() == {}
-    assert rehearsal.status()["digest"] == first_run["deployedDigest"]  # dev is untouched
+    stack = Stack(cli, "rehearsal-prd", rehearsal.host_dir.parent / env_name, f"whatsapp-miner-{env_name}")
+    cli.init(stack.name, {**host_config(ssh_host, python_base, env_name, stack.host_dir),
+                          "whatsapp-miner:promoteFrom": rehearsal.name})
+    yield stack
+    cli.destroy(stack.name)
+    assert stack.containers() == {}
+
+
+def tags_of(moto: str, stack: Stack, digest: str) -> set[str]:
+    """The tags the shared repository gives DIGEST."""
+    repository = stack.cli.outputs("registry")["repositoryName"]
+    images = ecr_client(moto).describe_images(repositoryName=repository, imageIds=[{"imageDigest": digest}])
+    return set(images["imageDetails"][0]["imageTags"])
+
+
+def test_prd_promotes_the_digest_dev_verified_without_a_build(rehearsal, first_run, prd, moto):
+    promoted = prd.up()
+    digest = first_run["deployedDigest"]
+    assert promoted["deployedDigest"] == digest == promoted["imageRef"].rpartition("@")[2]
+    assert prd.status()["digest"] == rehearsal.status()["digest"] == digest  # both hosts, one digest
+    assert prd.status()["verified"] is True
+    types = {resource["type"] for resource in prd.cli.export(prd.name)["deployment"]["resources"]}
+    assert "docker:index/image:Image" not in types and "pulumi:providers:aws" not in types  # no build, no push
+    assert tags_of(moto, prd, digest) == {digest.replace(":", "-"), rehearsal_tag(rehearsal), rehearsal_tag(prd)}
+    assert prd.cli.up_changes(prd.name) == {}  # promoting the same digest again changes nothing
+    assert rehearsal.status()["digest"] == digest  # dev is untouched
 
 
 def rehearsal_tag(stack: Stack) -> str:
@@ -297,6 +306,17 @@ def test_app_code_deploys_migrates_and_verifies_a_new_digest(rehearsal, first_ru
     after = rehearsal.containers()
     assert all(after[name] != before[name] for name in ("miner", "classifier"))
     assert_no_secret_shown(rehearsal)
+
+
+def test_prd_promotes_the_new_digest_once_dev_verified_it(rehearsal, prd, moto):
+    verified, running = rehearsal.cli.outputs(rehearsal.name)["deployedDigest"], prd.status()["digest"]
+    assert verified != running  # dev deployed new code since prd's promotion
+    assert prd.cli.up_changes(prd.name) == {"app-tags": "replace", "app-deploy": "replace"}
+    status = prd.status()
+    assert (status["digest"], status["verified"]) == (verified, True)
+    assert status["previous_image"].endswith("@" + running)
+    assert rehearsal_tag(prd) in tags_of(moto, prd, verified)
+    assert rehearsal_tag(prd) not in tags_of(moto, prd, running)  # the tag moved
 
 
 def test_a_compose_change_recreates_only_the_affected_services(rehearsal):
