@@ -154,3 +154,12 @@ def test_drift_previews_with_the_apply_secrets_in_a_main_only_environment_of_its
     [(_, _, job)] = [(path, name, job) for path, name, job in jobs() if path.name == "drift.yml"]
     assert job["environment"] == "${{ matrix.stack }}-drift"
     assert "`dev-drift` and\n   `prd-drift`" in README and "deployment branches `main` only" in README
+
+
+def test_prd_deploys_the_digest_its_own_runs_dev_job_verified():
+    deploy = yaml.safe_load((ROOT / ".github" / "workflows" / "deploy.yml").read_text())["jobs"]
+    [dev_up] = [step for step in deploy["up-dev"]["steps"] if step.get("uses", "").startswith("pulumi/actions@")]
+    assert deploy["up-dev"]["outputs"]["digest"] == f"${{{{ steps.{dev_up['id']}.outputs.deployedDigest }}}}"
+    [prd_up] = [step for step in deploy["up-prd"]["steps"] if step.get("uses", "").startswith("pulumi/actions@")]
+    pinned = yaml.safe_load(prd_up["with"]["config-map"])
+    assert pinned == {"whatsapp-miner:imageDigest": {"value": "${{ needs.up-dev.outputs.digest }}"}}
