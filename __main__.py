@@ -84,8 +84,7 @@ def deploy_on_ecs(settings: stack_settings.Settings, image_ref: pulumi.Output[st
     ecs = EcsDeployment("app", EcsDeploymentArgs(
         name=settings.compose_project,
         image_ref=image_ref,
-        repository_name=repository.name,
-        registry_id=repository.registry_id,
+        repository_arn=repository.arn,
         environment=settings.environment,
         secrets=settings.container_secrets,
         settings=settings.ecs,

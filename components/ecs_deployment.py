@@ -14,8 +14,9 @@ guarantees, in this order:
    definition with every running task on the pushed digest; the update
    fails otherwise (a rolled-back deployment is steady, not verified).
 
-The rollout commands are local commands; AWS credentials reach them in their
-`environment` (secret in state), never on their command line. A named
+The rollout commands are local commands; they read the AWS credentials Pulumi
+runs with (components.environment.boto3_credentials): none is an input of
+theirs, on their command line or in state. A named
 compose volume is an EFS access point, so the services and the migration
 share their data as they do on a host.
 """
@@ -49,8 +50,8 @@ class EcsDeploymentArgs:
     """Cluster, log group and parameter path; carries the environment."""
     image_ref: pulumi.Input[str]
     """`repository@sha256:...` as pushed."""
-    repository_name: str
-    registry_id: pulumi.Input[str]
+    repository_arn: pulumi.Input[str]
+    """The shared repository, the only one the execution role may pull from."""
     environment: str
     """ENV_NAME, a plain variable."""
     secrets: dict[str, pulumi.Output[str]]
@@ -126,11 +127,9 @@ class EcsDeployment(pulumi.ComponentResource):
         }
         execution_role = aws.iam.Role(f"{name}-execution", assume_role_policy=_assume_role_policy(),
                                       opts=self._child)
-        repository_arn = pulumi.Output.concat("arn:aws:ecr:", region, ":", args.registry_id, ":repository/",
-                                              args.repository_name)
         execution_grants = aws.iam.RolePolicy(
             f"{name}-execution-grants", role=execution_role.id,
-            policy=pulumi.Output.all(repository_arn, log_group.arn, *(p.arn for p in parameters.values())).apply(
+            policy=pulumi.Output.all(args.repository_arn, log_group.arn, *(p.arn for p in parameters.values())).apply(
                 lambda arns: execution_policy(arns[0], arns[1], list(arns[2:]))),
             opts=self._child,
         )

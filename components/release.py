@@ -64,8 +64,9 @@ def verified_digest_of(stack: str) -> pulumi.Output[str]:
 
     def required(digest: str | None) -> str:
         if not digest:
-            raise ValueError(f"stack {name} has no output deployedDigest: nothing was verified there yet "
-                             f"(run `pulumi up` on it first, or pin whatsapp-miner:imageDigest)")
+            raise ValueError(f"stack {name} has no output deployedDigest: nothing was verified there yet, or it "
+                             f"runs with whatsapp-miner:deploy=false (run `pulumi up` on it with deploy on, or pin "
+                             f"whatsapp-miner:imageDigest)")
         return digest
 
     # A digest names public content; it need not stay secret.
