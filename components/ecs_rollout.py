@@ -129,7 +129,10 @@ def verify_services(ecs, *, cluster: str, services: Mapping[str, str], digest: s
         report[name] = {"taskDefinition": deployment["taskDefinition"], "rolloutState": deployment.get("rolloutState"),
                         "running": len(tasks)}
     if problems:
-        raise RolloutError(f"verification failed in cluster {cluster}: " + "; ".join(problems))
+        # After a circuit-breaker rollback the state still names the new task
+        # definitions while ECS runs the old ones: only a refresh shows that.
+        raise RolloutError(f"verification failed in cluster {cluster}: " + "; ".join(problems)
+                           + ". Fix the cause, then run `pulumi up --refresh` so Pulumi sees what ECS runs")
     return {"cluster": cluster, "digest": digest, "verified": True, "services": report}
 
 

@@ -70,8 +70,11 @@ start_ecr_standin() {
 
 start_ecr_api_standin() {
   if ! grep -q "^$ECR_API_ADDRESS $ECR_API_HOST\$" /etc/hosts; then
-    sed -i "/ $ECR_API_HOST\$/d" /etc/hosts  # an entry with another address
-    echo "$ECR_API_ADDRESS $ECR_API_HOST" >>/etc/hosts
+    # Drop an entry with another address; rewrite in place, because in a
+    # container /etc/hosts is a bind mount that `sed -i` cannot rename over.
+    local others
+    others="$(grep -v " $ECR_API_HOST\$" /etc/hosts || true)"
+    printf '%s\n%s\n' "$others" "$ECR_API_ADDRESS $ECR_API_HOST" >/etc/hosts
   fi
   if [[ ! -f $ECR_API_DIR/cert.pem ]]; then
     mkdir -p "$ECR_API_DIR"

@@ -251,8 +251,9 @@ def test_a_circuit_breaker_rollback_fails_the_verification_though_the_service_is
                    for name, arn in services.items()}
     new = {name: arn.rsplit(":", 1)[0] + ":999" for name, arn in services.items()}
     client = EcsWithFieldsMotoOmitsStandin(aws["ecs"], image_digest=DIGEST, deployments=[rolled_back])
-    with pytest.raises(RolloutError, match=r"a circuit-breaker rollback\?"):
+    with pytest.raises(RolloutError, match=r"a circuit-breaker rollback\?") as error:
         verify(aws, client, new)
+    assert str(error.value).endswith("run `pulumi up --refresh` so Pulumi sees what ECS runs")
 
 
 def test_a_failed_rollout_and_missing_tasks_fail_the_verification(aws, tasks_keep_running):
