@@ -34,6 +34,7 @@ import pulumi
 from pulumi_command import local, remote
 
 from components import commands
+from components.image import digest_of
 
 
 @dataclass
@@ -83,7 +84,7 @@ def verified_digest(stdout: str, image_ref: str, reporter: str = "host-deploy") 
     """The digest the host verified; fails when it is not the one pushed."""
     report = parse_report(stdout)
     running = report.get("digest") or report.get("image_id")
-    expected = image_ref.rpartition("@")[2] if "@" in image_ref else image_ref
+    expected = digest_of(image_ref)
     if not report.get("verified") or running != expected:
         raise ValueError(f"{reporter} verified {running!r}, but the program pushed {expected!r}")
     return running

@@ -33,6 +33,7 @@ from pulumi_command import local
 
 from components import compose_to_ecs, ecs_rollout
 from components.deployment import parse_report, verified_digest
+from components.image import digest_of
 from components.settings import AwsCredentials, EcsSettings
 
 APP_UID = 10001
@@ -199,7 +200,7 @@ class EcsDeployment(pulumi.ComponentResource):
             for spec in app.services
         ]
         targets = {spec.name: task_definitions[spec.name].arn for spec in app.services}
-        digest = pulumi.Output.from_input(args.image_ref).apply(lambda ref: ref.rpartition("@")[2])
+        digest = pulumi.Output.from_input(args.image_ref).apply(digest_of)
         create = pulumi.Output.all(cluster.name, targets, digest).apply(lambda values: rollout_command(
             "verify", cluster=values[0], service=[f"{s}={arn}" for s, arn in values[1].items()], digest=values[2],
             timeout=ecs.rollout_timeout))

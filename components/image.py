@@ -33,6 +33,11 @@ class AppImageArgs:
     """Also tag the pushed build locally as `base_name:tag`, as the old build script did."""
 
 
+def digest_of(ref: str) -> str:
+    """The digest of `repository@sha256:...`; a local image ID is its own."""
+    return ref.rpartition("@")[2]
+
+
 def ecr_registry(server: pulumi.Input[str], registry_id: pulumi.Input[str], provider: aws.Provider,
                  parent: pulumi.Resource) -> docker.RegistryArgs:
     """Push credentials from the ECR token. The token changes on every run,
@@ -69,7 +74,7 @@ class AppImage(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.ref = image.repo_digest
-        self.digest = image.repo_digest.apply(lambda ref: ref.rpartition("@")[2])
+        self.digest = image.repo_digest.apply(digest_of)
         if args.base_name:
             local.Command(
                 f"{name}-base-name-tag",
