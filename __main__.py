@@ -60,7 +60,7 @@ def image_to_run(settings: stack_settings.Settings, repository: SharedRepository
             build, repository=repository.url, registry_id=repository.registry_id, provider=provider,
             base_name=settings.image_name,
         )).digest
-    return TaggedImage("app", TaggedImageArgs(repository, digest, settings.image_tag, settings.aws)).ref
+    return TaggedImage("app", TaggedImageArgs(repository, digest, settings.image_tag, settings.aws.region)).ref
 
 
 def environment_stack(settings: stack_settings.Settings) -> None:
@@ -68,7 +68,7 @@ def environment_stack(settings: stack_settings.Settings) -> None:
     if settings.push:
         repository = shared_repository(settings.registry_stack, settings.image_tag, settings.stack_file)
         pulumi.export("repositoryUrl", repository.url)
-    if settings.provision or settings.ecs or (settings.push and not (settings.image_digest or settings.promote_from)):
+    if settings.provision or settings.ecs or settings.pushes_a_build:
         provider = aws_provider(settings.aws)  # to build (the ECR token), or to create the host or the services
     image_ref = image_to_run(settings, repository, provider)
     pulumi.export("imageRef", image_ref)

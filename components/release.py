@@ -15,7 +15,6 @@ import pulumi
 from pulumi_command import local
 
 from components.ecr_tags import build_tag
-from components.settings import AwsCredentials
 
 # Relative to the project directory, where Pulumi runs the program and its
 # providers: the same text on every machine, so it never shows as a change.
@@ -79,8 +78,8 @@ class TaggedImageArgs:
     digest: pulumi.Input[str]
     """The image: built here, promoted, or pinned."""
     env_tag: str
-    aws: AwsCredentials
-    """Its region is the command's; the command finds the credentials in its own environment."""
+    region: str
+    """The command's; it finds the credentials in its own environment."""
 
 
 class TaggedImage(pulumi.ComponentResource):
@@ -97,7 +96,7 @@ class TaggedImage(pulumi.ComponentResource):
             # No credential here: the command reads them from the environment
             # it inherits (components.environment.boto3_credentials).
             environment={"REPOSITORY": repository.name, "DIGEST": digest, "TAGS": tags,
-                         "AWS_DEFAULT_REGION": args.aws.region},
+                         "AWS_DEFAULT_REGION": args.region},
             triggers=[repository.name, digest, tags],
             add_previous_output_in_env=False,
             logging=local.Logging.STDOUT_AND_STDERR,

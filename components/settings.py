@@ -166,6 +166,11 @@ class Settings:
     provision: ProvisionSettings | None
     ecs: EcsSettings | None
 
+    @property
+    def pushes_a_build(self) -> bool:
+        """Builds and pushes here: neither pinned nor promoted from another stack."""
+        return self.push and not (self.image_digest or self.promote_from)
+
 
 class _Reader:
     """Reads typed config values and names the key and stack file on error."""
