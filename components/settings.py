@@ -239,14 +239,10 @@ class _Reader:
 
     def ids(self, key: str, prefix: str) -> list[str]:
         """A non-empty list of AWS ids like PREFIX-0abc."""
-        value = self.text(key)
-        try:
-            ids = json.loads(value) if value else None
-        except json.JSONDecodeError:
-            ids = None
-        if not ids or not isinstance(ids, list) or not all(
-                isinstance(i, str) and re.fullmatch(f"{prefix}-[0-9a-f]+", i) for i in ids):
-            raise self.error(key, f"a list of ids like [{prefix}-0123abcd]", value)
+        expected = f"a list of ids like [{prefix}-0123abcd]"
+        ids = self._list(key, f"{prefix}-[0-9a-f]+", expected)
+        if not ids:
+            raise self.error(key, expected, self.text(key))
         return ids
 
     def counts(self, key: str, names: list[str], default: int) -> dict[str, int]:
