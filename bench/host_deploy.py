@@ -4,8 +4,10 @@ Measures, on this machine and in the same run, wall time and container
 restarts for a no-op redeploy and for a new-digest deploy (the naive flow
 waits for every service to be healthy, as a deploy must), their ratio, and
 the time until a crash-looping service is detected. Writes bench/results/host-deploy.json.
-Needs what the tests need (run `bash scripts/test` once, or start
-scripts/services.sh yourself).
+Both run on the test host's engine (scripts/services.sh), which holds no
+image until it pulls it, with compose v2. Needs what the tests need (run
+`bash scripts/test` once, or start scripts/services.sh yourself with
+DOCKER_CONFIG holding the compose plugin).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from tests.support import docker_env
 ROOT = Path(__file__).resolve().parent.parent
 HOST_DEPLOY = ROOT / "scripts" / "host-deploy"
 RESULTS = ROOT / "bench" / "results" / "host-deploy.json"
+HOST = {**os.environ, **docker_env.host_env()}
 
 
 class Project:
@@ -37,10 +40,10 @@ class Project:
 
     def containers(self) -> dict[str, tuple[str, int]]:
         """service -> (container id, restart count)."""
-        ids = docker_env.run("docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={self.name}")
+        ids = docker_env.host("ps", "-aq", "--filter", f"label=com.docker.compose.project={self.name}")
         found = {}
         for container in ids.stdout.split():
-            line = docker_env.run("docker", "inspect", "--format",
+            line = docker_env.host("inspect", "--format",
                                   '{{index .Config.Labels "com.docker.compose.service"}} {{.Id}} {{.RestartCount}}',
                                   container).stdout.split()
             found[line[0]] = (line[1], int(line[2]))
@@ -49,15 +52,15 @@ class Project:
     def host_deploy(self, image: str) -> float:
         started = time.monotonic()
         subprocess.run([str(HOST_DEPLOY), "deploy", "--dir", str(self.dir), "--project", self.name,
-                        "--image", image, "--timeout", "120"], capture_output=True, check=False)
+                        "--image", image, "--timeout", "120"], env=HOST, capture_output=True, check=False)
         return time.monotonic() - started
 
     def naive(self, image: str) -> float:
         """pull, down, up -d, then wait until every service is healthy."""
         started = time.monotonic()
-        env = {**os.environ, "IMAGE": image}
+        env = {**HOST, "IMAGE": image}
         for step in (["pull", "--quiet"], ["down"], ["up", "-d"]):
-            subprocess.run(["docker-compose", "-p", self.name, *step], cwd=self.dir, env=env,
+            subprocess.run(["docker", "compose", "-p", self.name, *step], cwd=self.dir, env=env,
                            capture_output=True, check=False)
         self.wait_healthy()
         return time.monotonic() - started
@@ -65,9 +68,9 @@ class Project:
     def wait_healthy(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            ids = docker_env.run("docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={self.name}",
+            ids = docker_env.host("ps", "-aq", "--filter", f"label=com.docker.compose.project={self.name}",
                                  "--filter", "label=com.docker.compose.oneoff=False").stdout.split()
-            health = docker_env.run("docker", "inspect", "--format",
+            health = docker_env.host("inspect", "--format",
                                     "{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}",
                                     *ids).stdout.split() if ids else []
             if health and all(status in ("healthy", "running") for status in health):
@@ -80,7 +83,7 @@ class Project:
         until host-deploy reports the failing health gate."""
         started = time.monotonic()
         process = subprocess.Popen([str(HOST_DEPLOY), "deploy", "--dir", str(self.dir), "--project", self.name,
-                                    "--image", image, "--timeout", "120"],
+                                    "--image", image, "--timeout", "120"], env=HOST,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         detected = None
         for line in process.stderr:
@@ -90,8 +93,7 @@ class Project:
         return detected
 
     def down(self) -> None:
-        subprocess.run(["docker-compose", "-p", self.name, "down", "-v"], cwd=self.dir,
-                       env={**os.environ, "IMAGE": "none"}, capture_output=True, check=False)
+        docker_env.compose_down(self.name, self.dir)
 
 
 def restarts(before: dict, after: dict) -> int:
@@ -125,8 +127,8 @@ def measure(project: Project, deploy, first: str, second: str, rounds: int = 5) 
 def naive_crash_detection(project: Project, good: str, crash: str) -> dict:
     """The naive path reports success whatever the new image does."""
     project.naive(good)
-    env = {**os.environ, "IMAGE": crash}
-    up = subprocess.run(["docker-compose", "-p", project.name, "up", "-d"], cwd=project.dir, env=env,
+    env = {**HOST, "IMAGE": crash}
+    up = subprocess.run(["docker", "compose", "-p", project.name, "up", "-d"], cwd=project.dir, env=env,
                         capture_output=True, check=False)
     return {"seconds": None, "exit_code": up.returncode, "note": "up -d exits 0; nothing watches the crash loop"}
 
@@ -145,7 +147,7 @@ def main() -> None:
         try:
             results = {
                 "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                            "compose": docker_env.run("docker-compose", "version", "--short").stdout.strip()},
+                            "compose": docker_env.host("compose", "version", "--short").stdout.strip()},
                 "host_deploy": measure(ours, ours.host_deploy, v1, v2),
                 "naive_pull_down_up": measure(naive, naive.naive, v1, v2),
             }

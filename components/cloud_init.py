@@ -17,7 +17,7 @@ import yaml
 
 HOST_PROVISION = Path(__file__).resolve().parent.parent / "scripts" / "host-provision"
 HOST_PROVISION_PATH = "/usr/local/sbin/whatsapp-miner-host-provision"
-PACKAGES = ("docker", "amazon-ecr-credential-helper")
+PACKAGES = ("docker", "amazon-ecr-credential-helper", "jq")  # jq: host-deploy reads compose's JSON
 
 # The compose v2 plugin, pinned. The digests were not downloaded here (GitHub
 # is out of reach); they are the ones two independent records of the v2.39.2

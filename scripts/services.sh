@@ -20,6 +20,17 @@ readonly ECR_STANDIN_HOST="${ECR_STANDIN_HOST:-123456789012.dkr.ecr.us-east-1.am
 readonly ECR_API_HOST="${ECR_API_HOST:-api.ecr.us-east-1.amazonaws.com}"
 readonly ECR_API_ADDRESS=127.0.0.2
 readonly ECR_API_DIR="$CI_LOG_DIR/ecr-api"
+# The stand-in registry demands what ECR demands: the user AWS and the
+# password in the token ECR's GetAuthorizationToken gives for the registry's
+# account (moto's models.py: "<registry id>-auth-token").
+readonly ECR_STANDIN_PASSWORD="${ECR_STANDIN_HOST%%.*}-auth-token"
+# The test host's own Docker engine (own data root and socket): it holds no
+# image the tests build, so every deploy there pulls what it runs, as an EC2
+# host does. No iptables rules of its own (the build engine owns those), and
+# its bridges come from an address range of its own.
+readonly HOST_DOCKER_DIR="$CI_LOG_DIR/host-docker"
+readonly HOST_DOCKER_HOST="unix://$HOST_DOCKER_DIR/docker.sock"
+readonly HOST_DOCKER_BRIDGE=wm-host0
 STARTED_PIDS=()
 
 wait_for() {
@@ -43,11 +54,33 @@ start_dockerd() {
   wait_for dockerd docker info
 }
 
-# start_registry NAME ADDRESS: a docker-registry serving on ADDRESS.
+# dockerd with `--bridge none` deletes docker0, the build engine's bridge:
+# the host engine gets a default bridge of its own instead.
+start_host_dockerd() {
+  if DOCKER_HOST="$HOST_DOCKER_HOST" docker info >/dev/null 2>&1; then return 0; fi
+  mkdir -p "$HOST_DOCKER_DIR"
+  echo '{}' >"$HOST_DOCKER_DIR/daemon.json"
+  if ! ip link show "$HOST_DOCKER_BRIDGE" >/dev/null 2>&1; then
+    ip link add "$HOST_DOCKER_BRIDGE" type bridge
+    ip addr add 10.213.255.1/24 dev "$HOST_DOCKER_BRIDGE"
+    ip link set "$HOST_DOCKER_BRIDGE" up
+  fi
+  dockerd --host "$HOST_DOCKER_HOST" --config-file "$HOST_DOCKER_DIR/daemon.json" \
+    --data-root "$HOST_DOCKER_DIR/data" --exec-root "$HOST_DOCKER_DIR/exec" --pidfile "$HOST_DOCKER_DIR/docker.pid" \
+    --bridge "$HOST_DOCKER_BRIDGE" --iptables=false --ip-masq=false \
+    --default-address-pool base=10.213.0.0/17,size=24 \
+    >"$CI_LOG_DIR/host-dockerd.log" 2>&1 </dev/null &
+  STARTED_PIDS+=("$!")
+  wait_for "the test host's dockerd" env DOCKER_HOST="$HOST_DOCKER_HOST" docker info
+}
+
+# start_registry NAME ADDRESS [HTPASSWD]: a docker-registry serving on
+# ADDRESS; with HTPASSWD, only to the users in that file.
 start_registry() {
-  local name="$1" address="$2"
-  if curl -fsS "http://$address/v2/" >/dev/null 2>&1; then return 0; fi
+  local name="$1" address="$2" htpasswd="${3:-}" auth=""
+  if curl -sS -o /dev/null "http://$address/v2/" 2>/dev/null; then return 0; fi
   mkdir -p "$CI_LOG_DIR/$name"
+  [[ -z $htpasswd ]] || printf -v auth 'auth:\n  htpasswd:\n    realm: %s\n    path: %s' "$name" "$htpasswd"
   cat >"$CI_LOG_DIR/$name.yml" <<YAML
 version: 0.1
 storage:
@@ -57,15 +90,18 @@ storage:
     enabled: true
 http:
   addr: $address
+$auth
 YAML
   docker-registry serve "$CI_LOG_DIR/$name.yml" >"$CI_LOG_DIR/$name.log" 2>&1 </dev/null &
   STARTED_PIDS+=("$!")
-  wait_for "$name" curl -fsS "http://$address/v2/"
+  wait_for "$name" curl -sS -o /dev/null "http://$address/v2/"
 }
 
 start_ecr_standin() {
   grep -q " $ECR_STANDIN_HOST\$" /etc/hosts || echo "127.0.0.1 $ECR_STANDIN_HOST" >>/etc/hosts
-  start_registry ecr-standin 127.0.0.1:80
+  # bcrypt, the only hash the registry's htpasswd accepts; the password on stdin.
+  printf '%s\n' "$ECR_STANDIN_PASSWORD" | htpasswd -iBc "$CI_LOG_DIR/ecr-standin.htpasswd" AWS 2>/dev/null
+  start_registry ecr-standin 127.0.0.1:80 "$CI_LOG_DIR/ecr-standin.htpasswd"
 }
 
 start_ecr_api_standin() {
@@ -100,6 +136,7 @@ start_moto() {
 start_services() {
   mkdir -p "$CI_LOG_DIR"
   start_dockerd
+  start_host_dockerd
   start_registry registry "127.0.0.1:$REGISTRY_PORT"
   start_ecr_standin
   start_moto
@@ -108,6 +145,7 @@ start_services() {
   export TEST_AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT"
   export TEST_ECR_REGISTRY="$ECR_STANDIN_HOST"
   export TEST_ECR_API_CA="$ECR_API_DIR/cert.pem"
+  export TEST_HOST_DOCKER_HOST="$HOST_DOCKER_HOST"
 }
 
 stop_services() {

@@ -76,7 +76,7 @@ def test_the_shell_in_the_user_data_passes_shellcheck_and_commands_run_without_a
 def test_the_host_installs_docker_the_helper_and_the_pinned_compose_for_its_architecture(keys, host_key,
                                                                                          architecture):
     config = yaml.safe_load(user_data(keys, host_key, architecture))
-    assert config["packages"] == ["docker", "amazon-ecr-credential-helper"]
+    assert config["packages"] == ["docker", "amazon-ecr-credential-helper", "jq"]
     [command] = config["runcmd"]
     options = dict(zip(command[1::2], command[2::2], strict=True))
     assert command[0] == cloud_init.HOST_PROVISION_PATH

@@ -16,7 +16,7 @@ import boto3
 
 from tests.support import docker_env
 from tests.support.docker_env import ECR_API_HOST, ecr_standin_host
-from tests.test_host_deploy import assert_running_on, make_project
+from tests.test_host_deploy import assert_running_on, image_present, make_project
 
 # What the instance role's credentials would be; moto accepts any.
 ROLE = {"AWS_ACCESS_KEY_ID": "AKIAHOSTROLE", "AWS_SECRET_ACCESS_KEY": "role-secret"}
@@ -43,14 +43,14 @@ def test_host_deploy_pulls_from_ecr_through_the_helper_without_docker_login(dock
                                                                             test_base, run_id, tmp_path):
     """What a provisioned host does: its Docker config maps the registry to ecr-login."""
     ref = docker_env.build_and_push(f"{ecr_registry}/credential-helper-{run_id}")
-    docker_config = tmp_path / "docker-config"
-    docker_config.mkdir()
+    docker_config = docker_env.with_compose_plugin(tmp_path / "docker-config")
     config = json.dumps({"credHelpers": {ecr_registry: "ecr-login"}})
     (docker_config / "config.json").write_text(config)
     home = tmp_path / "home"
     home.mkdir()
     app = make_project(tmp_path / "app", f"helper-{run_id}")
     try:
+        assert not image_present(ref)
         result = app.deploy(ref, env={"HOME": str(home), "DOCKER_CONFIG": str(docker_config),
                                       "AWS_CA_BUNDLE": ecr_api, "AWS_ECR_DISABLE_CACHE": "1", **ROLE})
         assert result.code == 0, result.stderr
@@ -58,12 +58,10 @@ def test_host_deploy_pulls_from_ecr_through_the_helper_without_docker_login(dock
         assert "logging in to" not in result.stderr
         assert_running_on(result, ref)
         assert (docker_config / "config.json").read_text() == config  # no login stored anything
-        # The stand-in registry would also serve an anonymous pull (docker pulls
-        # anonymously when a helper finds no credentials), so the helper's own
-        # log shows that docker asked it and that it got a token.
+        # The stand-in registry refuses anonymous pulls; the helper's own log
+        # shows that docker asked it and that it got the token.
         log = (home / ".ecr" / "log" / "ecr-login.log").read_text()
         assert f"serverURL={ecr_registry}" in log and "Calling ECR.GetAuthorizationToken" in log
         assert "level=error" not in log
     finally:
-        subprocess.run(["docker-compose", "-p", app.name, "down", "-v", "--remove-orphans"], cwd=app.dir,
-                       env={**os.environ, "IMAGE": "none"}, capture_output=True, check=False)
+        docker_env.compose_down(app.name, app.dir)

@@ -26,13 +26,13 @@ def test_awkward_values_reach_the_container_unchanged(tmp_path, test_base, run_i
         f"services:\n  show:\n    image: {test_base}\n    env_file: .env\n    command: [env]\n"
     )
     shown = subprocess.run(
-        ["docker-compose", "-p", f"envfile-{run_id}", "run", "--rm", "-T", "show"],
+        ["docker", "compose", "-p", f"envfile-{run_id}", "run", "--rm", "-T", "show"],
         cwd=tmp_path, capture_output=True, text=True, check=True, env={**os.environ, "HOME": "/nowhere"},
     )
     container_env = dict(line.split("=", 1) for line in shown.stdout.splitlines() if "=" in line)
     for name, value in AWKWARD_VALUES.items():
         assert container_env[name] == value, name
-    subprocess.run(["docker-compose", "-p", f"envfile-{run_id}", "down"], cwd=tmp_path, capture_output=True,
+    subprocess.run(["docker", "compose", "-p", f"envfile-{run_id}", "down"], cwd=tmp_path, capture_output=True,
                    check=False)
 
 

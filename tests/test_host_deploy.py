@@ -10,12 +10,16 @@ import shutil
 import signal
 import subprocess
 import time
+import urllib.error
+import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
 import pytest
 
+from components import cloud_init
 from tests.support import docker_env
 
 HOST_DEPLOY = Path(__file__).resolve().parent.parent / "scripts" / "host-deploy"
@@ -43,7 +47,7 @@ class HostProject:
 
     def run(self, action: str, *args: str, background: bool = False, env: dict[str, str] | None = None):
         argv = [str(HOST_DEPLOY), action, "--dir", str(self.dir), "--project", self.name, *args]
-        env = {**os.environ, "DEPLOY_ACTOR": "pytest", **(env or {})}
+        env = {**os.environ, "DEPLOY_ACTOR": "pytest", **self.host_env(), **(env or {})}
         if background:  # in its own process group, every signal at its default, like a deploy over SSH
             # (a runner started under nohup would hand down an ignored SIGHUP, which bash cannot trap)
             return subprocess.Popen(["env", "--default-signal", *argv], env=env, stdout=subprocess.PIPE,
@@ -51,6 +55,10 @@ class HostProject:
         started = time.monotonic()
         done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, check=False)
         return Result(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
+
+    def host_env(self) -> dict[str, str]:
+        """The test host's engine, and a Docker config of the project's own (no login in it)."""
+        return docker_env.host_env(self.dir.parent / f"{self.dir.name}.docker-config")
 
     def deploy(self, image: str, *args: str, env: dict[str, str] | None = None) -> Result:
         return self.run("deploy", "--image", image, "--timeout", "60", *args, env=env)
@@ -65,29 +73,29 @@ class HostProject:
         return deploy
 
     def container_ids(self) -> dict[str, str]:
-        listing = docker_env.run(
-            "docker", "ps", "-a", "--filter", f"label=com.docker.compose.project={self.name}",
+        listing = docker_env.host(
+            "ps", "-a", "--filter", f"label=com.docker.compose.project={self.name}",
             "--format", '{{.Label "com.docker.compose.service"}} {{.ID}}',
         )
         return dict(line.split() for line in listing.stdout.splitlines())
 
     def migrations(self) -> list[str]:
         """Versions the migrate service recorded on the project's volume."""
-        volume = docker_env.run("docker", "volume", "inspect", "--format", "{{.Mountpoint}}", f"{self.name}_data")
+        volume = docker_env.host("volume", "inspect", "--format", "{{.Mountpoint}}", f"{self.name}_data")
         marker = Path(volume.stdout.strip()) / "migrations"
         return marker.read_text().split() if marker.exists() else []
 
 
 def image_id(ref: str) -> str:
-    return docker_env.run("docker", "image", "inspect", "--format", "{{.Id}}", ref).stdout.strip()
+    return docker_env.host("image", "inspect", "--format", "{{.Id}}", ref).stdout.strip()
 
 
 def volume_exists(name: str) -> bool:
-    return docker_env.run("docker", "volume", "inspect", name, check=False).returncode == 0
+    return docker_env.host("volume", "inspect", name, check=False).returncode == 0
 
 
 def image_present(ref: str) -> bool:
-    return docker_env.run("docker", "image", "inspect", ref, check=False).returncode == 0
+    return docker_env.host("image", "inspect", ref, check=False).returncode == 0
 
 
 def assert_running_on(result: Result, ref: str) -> None:
@@ -137,10 +145,7 @@ def project(tmp_path, run_id):
 
     yield create
     for made in projects:
-        subprocess.run(
-            ["docker-compose", "-p", made.name, "down", "-v", "--remove-orphans"],
-            cwd=made.dir, env={**os.environ, "IMAGE": "none"}, capture_output=True, check=False,
-        )
+        docker_env.compose_down(made.name, made.dir)
 
 
 def assert_no_secret(*texts: str) -> None:
@@ -291,22 +296,92 @@ def test_dev_and_prd_side_by_side_stay_separate_and_prune_only_their_own(project
     assert set(dev.container_ids().values()).isdisjoint(prd.container_ids().values())
 
 
-def test_ecr_image_is_pulled_after_logging_in_with_the_aws_cli(project, test_base, ecr_registry, moto, run_id,
-                                                               tmp_path):
-    ref = docker_env.build_and_push(f"{ecr_registry}/host-deploy-ecr-{run_id}")
-    assert not image_present(ref)
-    docker_config = tmp_path / "docker-config"
-    env = {"AWS_ENDPOINT_URL": moto, "AWS_ACCESS_KEY_ID": "AKIATEST", "AWS_SECRET_ACCESS_KEY": "secret",
-           "DOCKER_CONFIG": str(docker_config)}
+# ---------------------------------------------------------------- pulls and registries that demand credentials
+
+def test_a_deploy_pulls_the_image_the_host_does_not_hold(project, registry, run_id):
+    # The test host's engine holds only what it pulled; compose runs with
+    # --pull never, so a deploy that skipped its own pull would fail here.
+    ref = docker_env.build_and_push(f"{registry}/host-deploy-pull-{run_id}", "ok", "pulled")
     app = project()
-    result = app.deploy(ref, env=env)
+    assert not image_present(ref)
+    result = app.deploy(ref)
+    assert result.code == 0, result.stderr
+    assert f"pulling {ref}" in result.stderr
+    assert_running_on(result, ref)
+
+
+@pytest.fixture(scope="module")
+def ecr_images(ecr_registry, moto, test_base, run_id) -> dict[str, str]:
+    """Two versions in the ECR stand-in, which refuses anonymous pulls."""
+    repo = f"{ecr_registry}/host-deploy-ecr-{run_id}"
+    return {"v1": docker_env.build_and_push(repo, "ok", "1"), "v2": docker_env.build_and_push(repo, "ok", "2")}
+
+
+def aws_cli_env(moto: str, docker_config: Path, **credentials: str) -> dict[str, str]:
+    """A host that logs in with the AWS CLI: its credentials (none unless
+    given; no shared files) and a Docker config of its own."""
+    return {"AWS_ENDPOINT_URL": moto, "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_CONFIG_FILE": "/nonexistent",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "",
+            "DOCKER_CONFIG": str(docker_env.with_compose_plugin(docker_config)), **credentials}
+
+
+HOST_KEYS = {"AWS_ACCESS_KEY_ID": "AKIAHOSTDEPLOY", "AWS_SECRET_ACCESS_KEY": "host-secret"}
+
+
+def test_the_ecr_standin_refuses_an_anonymous_pull(ecr_images, ecr_registry, tmp_path):
+    repository, _, digest = ecr_images["v1"].removeprefix(f"{ecr_registry}/").partition("@")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"http://{ecr_registry}/v2/{repository}/manifests/{digest}", timeout=10)
+    assert refused.value.code == 401
+    pulled = docker_env.run("docker", "pull", ecr_images["v1"], check=False,
+                            env={**os.environ, **docker_env.host_env(tmp_path / "docker-config")})
+    assert pulled.returncode != 0 and "no basic auth credentials" in pulled.stderr
+
+
+def test_ecr_image_is_pulled_after_logging_in_with_the_aws_cli(project, ecr_images, ecr_registry, moto, tmp_path):
+    app = project()
+    docker_config = tmp_path / "docker-config"
+    env = aws_cli_env(moto, docker_config, **HOST_KEYS)
+    result = app.deploy(ecr_images["v1"], env=env)
     assert result.code == 0, result.stderr
     assert f"logging in to {ecr_registry}" in result.stderr
-    assert_running_on(result, ref)
+    assert_running_on(result, ecr_images["v1"])
     # The credential docker stored is the token moto issued to the AWS CLI.
     token = docker_env.run("aws", "ecr", "get-login-password", "--region", "us-east-1", env={**os.environ, **env})
     stored = json.loads((docker_config / "config.json").read_text())["auths"][ecr_registry]["auth"]
     assert base64.b64decode(stored).decode() == f"AWS:{token.stdout.strip()}"
+
+
+def other_account_keys(moto: str) -> dict[str, str]:
+    """Credentials of a role in another account: moto maps an assumed role's
+    keys to the role's account (moto/core/utils get_account_id_from), whose
+    ECR token the registry of account 123456789012 does not accept."""
+    sts = boto3.client("sts", endpoint_url=moto, region_name="us-east-1", aws_access_key_id="testing",
+                       aws_secret_access_key="testing")
+    assumed = sts.assume_role(RoleArn="arn:aws:iam::111111111111:role/elsewhere", RoleSessionName="host")
+    keys = assumed["Credentials"]
+    return {"AWS_ACCESS_KEY_ID": keys["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": keys["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": keys["SessionToken"]}
+
+
+@pytest.mark.parametrize(("credentials", "message"), [
+    (None, "the AWS CLI got no token for us-east-1; check the host's AWS credentials"),
+    (other_account_keys, "refused: the AWS credentials are not for this registry's account"),
+])
+def test_a_refused_ecr_login_fails_before_anything_stops(project, ecr_images, ecr_registry, moto, tmp_path,
+                                                          credentials, message):
+    app = project()
+    assert app.deploy(ecr_images["v1"], env=aws_cli_env(moto, tmp_path / "first", **HOST_KEYS)).code == 0
+    before = app.container_ids()
+    keys = credentials(moto) if credentials else {}
+    result = app.deploy(ecr_images["v2"], env=aws_cli_env(moto, tmp_path / "second", **keys))
+    assert result.code == 2, result.stderr
+    assert f"ECR login to {ecr_registry}" in result.stderr and message in result.stderr
+    assert "services untouched" in result.stderr
+    assert not image_present(ecr_images["v2"])
+    assert app.container_ids() == before
+    assert_running_on(app.run("status"), ecr_images["v1"])
 
 
 def test_audit_log_has_one_json_line_per_action(project, images):
@@ -396,7 +471,7 @@ def test_down_leaves_a_project_that_now_runs_from_another_directory(project, ima
 def test_a_redeploy_of_the_running_image_brings_back_a_service_stopped_by_hand(project, images):
     app = project()
     assert app.deploy(images["v1"]).code == 0
-    docker_env.run("docker", "stop", app.container_ids()["miner"])
+    docker_env.host("stop", app.container_ids()["miner"])
     result = app.deploy(images["v1"])
     assert result.code == 0, result.stderr
     assert_running_on(result, images["v1"])
@@ -428,10 +503,28 @@ def test_bad_arguments_exit_2_naming_the_problem(tmp_path, docker_engine, argv, 
     assert message in result.stderr
 
 
+def test_the_tests_run_the_compose_version_provisioned_hosts_install(docker_engine):
+    found = docker_env.host("compose", "version", "--short").stdout.strip()
+    assert f"v{found}" == cloud_init.COMPOSE_VERSION
+
+
+def test_compose_v1_is_refused_up_front_naming_what_was_found(tmp_path, docker_engine):
+    assert shutil.which("docker-compose"), "Debian's docker-compose (v1) is installed by scripts/setup"
+    v1 = docker_env.run("docker-compose", "version", "--short").stdout.strip()
+    assert v1.startswith("1.")
+    app = make_project(tmp_path / "app", "compose-v1")
+    no_plugin = tmp_path / "docker-config-without-compose"
+    no_plugin.mkdir()
+    result = app.deploy("x", env={"DOCKER_CONFIG": str(no_plugin)})
+    assert result.code == 2
+    assert f"docker compose v2 is required, found docker-compose {v1}: install the compose v2 plugin" in result.stderr
+    assert not (app.dir / ".deploy").exists()  # refused before anything was written
+
+
 # ---------------------------------------------------------------- faults (README, "Faults")
 
 def one_off_containers(app: HostProject) -> list[str]:
-    return docker_env.run("docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={app.name}",
+    return docker_env.host("ps", "-aq", "--filter", f"label=com.docker.compose.project={app.name}",
                           "--filter", "label=com.docker.compose.oneoff=True").stdout.split()
 
 
@@ -443,8 +536,10 @@ def wait_for_migration(app: HostProject, deploy: subprocess.Popen) -> None:
 
 
 def running_images(app: HostProject) -> set[str]:
-    containers = list(app.container_ids().values())
-    inspected = docker_env.run("docker", "inspect", "--format", "{{.Image}}", *containers, check=False)
+    """The images of the project's service containers (not its migration's)."""
+    containers = docker_env.host("ps", "-aq", "--filter", f"label=com.docker.compose.project={app.name}",
+                                 "--filter", "label=com.docker.compose.oneoff=False").stdout.split()
+    inspected = docker_env.host("inspect", "--format", "{{.Image}}", *containers, check=False)
     return set(inspected.stdout.split()) if containers else set()
 
 
@@ -538,8 +633,8 @@ def test_compose_settings_in_env_do_not_steer_what_runs(project, images):
 def test_status_fails_when_a_service_runs_another_image(project, images):
     app = project()
     assert app.deploy(images["v1"]).code == 0
-    subprocess.run(["docker-compose", "-p", app.name, "up", "-d", "--no-deps", "miner"], cwd=app.dir,
-                   env={**os.environ, "IMAGE": images["v2"]}, capture_output=True, check=True)
+    subprocess.run(["docker", "compose", "-p", app.name, "up", "-d", "--no-deps", "miner"], cwd=app.dir,
+                   env={**os.environ, **app.host_env(), "IMAGE": images["v2"]}, capture_output=True, check=True)
     status = app.run("status")
     assert status.code == 1
     assert status.report["verified"] is False
@@ -548,7 +643,7 @@ def test_status_fails_when_a_service_runs_another_image(project, images):
 def test_status_fails_when_a_service_was_stopped(project, images):
     app = project()
     assert app.deploy(images["v1"]).code == 0
-    docker_env.run("docker", "stop", app.container_ids()["classifier"])
+    docker_env.host("stop", app.container_ids()["classifier"])
     status = app.run("status")
     assert status.code == 1
     assert status.report["services"]["classifier"]["state"] == "exited"
@@ -575,9 +670,9 @@ def test_status_counts_a_restart_since_the_deploy_as_unhealthy(project, images):
     app = project()
     assert app.deploy(images["v1"]).code == 0
     miner = app.container_ids()["miner"]
-    docker_env.run("docker", "exec", miner, "sh", "-c", "kill 1")  # exits; its restart policy brings it back
+    docker_env.host("exec", miner, "sh", "-c", "kill 1")  # exits; its restart policy brings it back
     deadline = time.monotonic() + 60
-    while docker_env.run("docker", "inspect", "--format", "{{.RestartCount}}", miner).stdout.strip() == "0":
+    while docker_env.host("inspect", "--format", "{{.RestartCount}}", miner).stdout.strip() == "0":
         assert time.monotonic() < deadline, "the container was never restarted"
         time.sleep(0.2)
     status = app.run("status")

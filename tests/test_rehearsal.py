@@ -13,12 +13,13 @@ scenarios build on each other in order, like successive runs on one stack.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
@@ -41,6 +42,8 @@ class Stack:
     name: str
     host_dir: Path
     project: str
+    engine: dict[str, str] = field(default_factory=docker_env.host_env)
+    """Where its containers run: the test host's engine, or this machine's for `local` ({})."""
 
     def up(self) -> dict:
         self.cli.up(self.name)
@@ -50,6 +53,7 @@ class Stack:
         return subprocess.run(
             ["bash", str(self.host_dir / "host-deploy"), action, "--dir", str(self.host_dir),
              "--project", self.project], capture_output=True, text=True, check=False, timeout=300,
+            env={**os.environ, **self.engine},
         )
 
     def status(self) -> dict:
@@ -62,7 +66,7 @@ class Stack:
         return len(audit.read_text().splitlines()) if audit.exists() else 0
 
     def containers(self) -> dict[str, str]:
-        return project_containers(self.project)
+        return project_containers(self.project, self.engine)
 
     def edit_app(self, path: str, old: str, new: str) -> None:
         source = self.cli.workdir / path
@@ -71,9 +75,10 @@ class Stack:
         source.write_text(text.replace(old, new))
 
 
-def project_containers(project: str) -> dict[str, str]:
+def project_containers(project: str, engine: dict[str, str]) -> dict[str, str]:
     listing = docker_env.run("docker", "ps", "-a", "--filter", f"label=com.docker.compose.project={project}",
-                             "--format", '{{.Label "com.docker.compose.service"}} {{.ID}}')
+                             "--format", '{{.Label "com.docker.compose.service"}} {{.ID}}',
+                             env={**os.environ, **engine})
     return dict(line.split() for line in listing.stdout.splitlines())
 
 
@@ -82,32 +87,11 @@ def python_base(docker_engine, tmp_path_factory) -> str:
     return test_host.python_base_image(tmp_path_factory.mktemp("debootstrap"))
 
 
-def host_session_env(moto: str) -> dict[str, str]:
-    """The test host's own environment: where AWS is (moto), and the AWS CLI
-    for host-deploy's ECR login."""
-    return {
-        "AWS_ENDPOINT_URL": moto,
-        "PATH": f"{ROOT / '.venv' / 'bin'}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-    }
-
-
 @pytest.fixture(scope="module")
 def ssh_host(tmp_path_factory, moto):
-    host = test_host.start_sshd(tmp_path_factory.mktemp("sshd"), session_env=host_session_env(moto))
+    host = test_host.start_rehearsal_host(tmp_path_factory.mktemp("sshd"), moto)
     yield host
     host.stop()
-
-
-def host_config(ssh_host, python_base: str, env_name: str, host_dir: Path) -> dict[str, str]:
-    """What a rehearsal stack needs that exists only at test time."""
-    return {
-        "whatsapp-miner:environment": env_name,
-        "whatsapp-miner:sshPort": str(ssh_host.port),
-        "whatsapp-miner:sshUser": ssh_host.user,
-        "whatsapp-miner:sshHostKey": ssh_host.host_key,
-        "whatsapp-miner:baseImage": python_base,
-        "whatsapp-miner:hostDir": str(host_dir),
-    }
 
 
 def ecr_client(moto: str):
@@ -136,7 +120,7 @@ def rehearsal(tmp_path_factory, ecr_registry, moto, python_base, ssh_host, run_i
                           "whatsapp-miner:environmentTags": json.dumps([env_name, f"{env_name}-prd"])})
     cli.up("registry")
     shutil.copy(ROOT / "tests" / "rehearsal" / "Pulumi.rehearsal.yaml", cli.workdir / "Pulumi.rehearsal.yaml")
-    cli.init("rehearsal", host_config(ssh_host, python_base, env_name, host_dir))
+    cli.init("rehearsal", test_host.stack_config(ssh_host, python_base, env_name, host_dir))
     stack = Stack(cli, "rehearsal", host_dir, f"whatsapp-miner-{env_name}")
     yield stack
     if stack.containers():
@@ -173,13 +157,13 @@ def test_first_deploy_from_an_empty_host(rehearsal, first_run):
     for name in ("miner", "classifier"):
         service = status["services"][name]
         assert (service["state"], service["health"]) == ("running", "healthy"), name
-    container_env = json.loads(docker_env.run("docker", "inspect", "--format", "{{json .Config.Env}}",
+    container_env = json.loads(docker_env.host("inspect", "--format", "{{json .Config.Env}}",
                                               rehearsal.containers()["miner"]).stdout)
     assert f"WHATSAPP_API_TOKEN={API_TOKEN}" in container_env
     assert f"GREETING={GREETING}" in container_env
     assert f"ENV_NAME={rehearsal.cli.run('config', 'get', 'whatsapp-miner:environment').stdout.strip()}" \
         in container_env
-    volume = docker_env.run("docker", "volume", "inspect", "--format", "{{.Mountpoint}}",
+    volume = docker_env.host("volume", "inspect", "--format", "{{.Mountpoint}}",
                             f"{rehearsal.project}_data").stdout.strip()
     with sqlite3.connect(Path(volume) / "whatsapp-miner.sqlite3") as database:
         assert database.execute("SELECT name FROM schema_migrations").fetchall() == [("001_messages.sql",)]
@@ -200,7 +184,7 @@ def prd(rehearsal, first_run, ssh_host, python_base) -> Stack:
     cli, env_name = rehearsal.cli, f"{rehearsal_tag(rehearsal)}-prd"
     shutil.copy(cli.workdir / "Pulumi.rehearsal.yaml", cli.workdir / "Pulumi.rehearsal-prd.yaml")
     stack = Stack(cli, "rehearsal-prd", rehearsal.host_dir.parent / env_name, f"whatsapp-miner-{env_name}")
-    cli.init(stack.name, {**host_config(ssh_host, python_base, env_name, stack.host_dir),
+    cli.init(stack.name, {**test_host.stack_config(ssh_host, python_base, env_name, stack.host_dir),
                           "whatsapp-miner:promoteFrom": rehearsal.name})
     yield stack
     cli.destroy(stack.name)
@@ -255,13 +239,13 @@ def test_the_drift_check_writes_no_state(rehearsal, first_run):
 
 def test_the_drift_check_notices_a_service_stopped_on_the_host(rehearsal, first_run, ssh_host):
     classifier = rehearsal.containers()["classifier"]
-    docker_env.run("docker", "stop", classifier)
+    docker_env.host("stop", classifier)
     try:
         done = host_status(rehearsal, ssh_host)
         assert done.returncode == 1
         assert json.loads(done.stdout.splitlines()[-1])["services"]["classifier"]["state"] == "exited"
     finally:
-        docker_env.run("docker", "start", classifier)
+        docker_env.host("start", classifier)
     deadline = time.monotonic() + 60
     while host_status(rehearsal, ssh_host).returncode != 0:
         assert time.monotonic() < deadline, "the classifier did not come back healthy"
@@ -275,7 +259,7 @@ def deploy_stderr(stack: Stack) -> str:
 
 
 def volume_exists(name: str) -> bool:
-    return docker_env.run("docker", "volume", "inspect", name, check=False).returncode == 0
+    return docker_env.host("volume", "inspect", name, check=False).returncode == 0
 
 
 # ---------------------------------------------------------------- What a change does (README)
@@ -352,7 +336,7 @@ def test_a_container_env_value_rewrites_env_and_recreates_the_services_without_a
         assert "GREETING='rotated # value'" in (rehearsal.host_dir / ".env").read_text()
         after = rehearsal.containers()
         assert all(after[name] != before[name] for name in ("miner", "classifier"))
-        container_env = json.loads(docker_env.run("docker", "inspect", "--format", "{{json .Config.Env}}",
+        container_env = json.loads(docker_env.host("inspect", "--format", "{{json .Config.Env}}",
                                                   after["classifier"]).stdout)
         assert "GREETING=rotated # value" in container_env
         assert rehearsal.cli.outputs(rehearsal.name)["imageRef"] == image
@@ -453,7 +437,7 @@ def test_a_new_compose_project_takes_the_old_one_down(rehearsal):
     assert changes["app-teardown"] == "replace" and changes["app-deploy"] == "replace"
     assert rehearsal.status()["verified"] is True
     assert set(rehearsal.containers()) == {"miner", "classifier"}
-    assert project_containers(old_project) == {}
+    assert project_containers(old_project, rehearsal.engine) == {}
     assert (rehearsal.host_dir / ".env").exists()  # the files now belong to the new project
 
 
@@ -464,7 +448,7 @@ def test_a_new_host_dir_moves_the_project_and_cleans_the_old_dir(rehearsal):
     changes = rehearsal.cli.up_changes(rehearsal.name)
     assert changes["app-teardown"] == "replace"
     assert rehearsal.status()["verified"] is True
-    labels = docker_env.run("docker", "inspect", "--format",
+    labels = docker_env.host("inspect", "--format",
                             '{{index .Config.Labels "com.docker.compose.project.working_dir"}}',
                             rehearsal.containers()["miner"]).stdout.strip()
     assert labels == str(rehearsal.host_dir)
@@ -473,8 +457,8 @@ def test_a_new_host_dir_moves_the_project_and_cleans_the_old_dir(rehearsal):
 
 def test_a_new_host_gets_the_project_and_the_old_host_is_cleaned(rehearsal, ssh_host, tmp_path_factory, moto):
     # A second sshd with its own host key stands for a second host; both reach
-    # this machine's dockerd, so the new host also gets its own directory.
-    second = test_host.start_sshd(tmp_path_factory.mktemp("sshd-2"), session_env=host_session_env(moto))
+    # the test host's dockerd, so the new host also gets its own directory.
+    second = test_host.start_rehearsal_host(tmp_path_factory.mktemp("sshd-2"), moto)
     try:
         for key in ssh_host.workdir.glob("client_key*.pub"):
             second.authorize(key)
@@ -507,13 +491,13 @@ def test_destroy_takes_the_project_down_removes_its_files_and_keeps_its_data(reh
     tagged = ecr_client(moto).describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
     assert tagged["imageDetails"]
     assert rehearsal.containers() == {}
-    networks = docker_env.run("docker", "network", "ls", "--filter", f"label=com.docker.compose.project="
+    networks = docker_env.host("network", "ls", "--filter", f"label=com.docker.compose.project="
                               f"{rehearsal.project}", "--format", "{{.Name}}").stdout.split()
     assert networks == []
     for name in (".env", "docker-compose.yml", "host-deploy", ".deploy/aws-credentials"):
         assert not (rehearsal.host_dir / name).exists(), name
     assert volume_exists(f"{rehearsal.project}_data")
-    docker_env.run("docker", "volume", "rm", f"{rehearsal.project}_data")
+    docker_env.host("volume", "rm", f"{rehearsal.project}_data")
     assert rehearsal.cli.outputs(rehearsal.name) == {}
     assert_no_secret_shown(rehearsal)
 
@@ -524,7 +508,7 @@ def test_the_local_stack_is_the_readme_main_job(tmp_path, python_base):
     cli = PulumiProject(copy_program(tmp_path / "program"), tmp_path / "state", environ={})
     cli.init("local", {"whatsapp-miner:environment": env_name, "whatsapp-miner:baseImage": python_base,
                        "whatsapp-miner:hostDir": str(tmp_path / "host")})
-    local = Stack(cli, "local", tmp_path / "host", f"whatsapp-miner-{env_name}")
+    local = Stack(cli, "local", tmp_path / "host", f"whatsapp-miner-{env_name}", engine={})
     try:
         outputs = local.up()
         status = local.status()

@@ -16,7 +16,10 @@ of pulumi-docker v5.1.0 (5.2.0's Image code is unchanged), provider/:
 - repoDigest is `<name without tag>@sha256:...` from the push, or the local
   image ID with skipPush (image.go:286-342);
 - Read changes nothing, so a deleted local image is not noticed; Delete
-  removes nothing (provider.go:415-495).
+  removes nothing (provider.go:415-495);
+- the push carries `registry`'s credentials for that push alone (the Engine
+  API's X-Registry-Auth, image.go:286-342): no login is left in any Docker
+  config.
 
 ECR itself is two stand-ins here: layers go to a registry answering under
 the ECR hostname, and the ECR API is moto. ECR's API knows every pushed
@@ -27,6 +30,7 @@ would have done.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fnmatch
 import hashlib
@@ -42,6 +46,7 @@ from pulumi.provider.experimental.property_value import PropertyValue
 
 from components.ecr_tags import MEDIA_TYPES
 from tests.standins.plugin import UNKNOWN, changed_keys, diff, has_unknown, plain, plain_map, serve, unknown, wrap
+from tests.support.docker_env import push_with_credentials
 
 IMAGE = "docker:index/image:Image"
 COMPUTED_OUTPUTS = ("repoDigest", "baseImageName", "registryServer", "dockerfile", "context")
@@ -119,8 +124,8 @@ def context_digest(context: Path, dockerfile: Path) -> str:
     return digest.hexdigest()
 
 
-def _docker(*args: str, secret_stdin: str | None = None) -> str:
-    done = subprocess.run(["docker", *args], input=secret_stdin, capture_output=True, text=True, check=False)
+def _docker(*args: str) -> str:
+    done = subprocess.run(["docker", *args], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise DockerError(f"docker {args[0]} failed: {done.stderr.strip()}")
     return done.stdout
@@ -140,25 +145,21 @@ def _build_and_push(inputs: dict) -> dict[str, PropertyValue]:
     if inputs.get("skipPush"):
         outputs["repoDigest"] = _docker("image", "inspect", "--format", "{{.Id}}", name).strip()
     else:
-        if registry.get("username") and registry.get("password"):
-            _docker("login", "--username", registry["username"], "--password-stdin", name.split("/")[0],
-                    secret_stdin=registry["password"])
-        _docker("push", "--quiet", name)
-        _tell_the_ecr_api(name)
-        digests = _docker("image", "inspect", "--format", "{{range .RepoDigests}}{{println .}}{{end}}", name)
-        repository = name.rsplit(":", 1)[0]
-        outputs["repoDigest"] = next(line for line in digests.split() if line.startswith(repository + "@"))
+        username, password = registry.get("username") or "", registry.get("password") or ""
+        outputs["repoDigest"] = push_with_credentials(name, username, password)
+        _tell_the_ecr_api(name, username, password)
     return {key: wrap(value) for key, value in outputs.items()}
 
 
-def _tell_the_ecr_api(name: str) -> None:
+def _tell_the_ecr_api(name: str, username: str, password: str) -> None:
     host, _, path = name.partition("/")
     region = ECR_HOST.fullmatch(host)
     if region is None:
         return
     repository, tag = path.rsplit(":", 1)
+    basic = base64.b64encode(f"{username}:{password}".encode()).decode()
     request = urllib.request.Request(f"http://{host}/v2/{repository}/manifests/{tag}",
-                                     headers={"Accept": ", ".join(MEDIA_TYPES)})
+                                     headers={"Accept": ", ".join(MEDIA_TYPES), "Authorization": f"Basic {basic}"})
     with urllib.request.urlopen(request, timeout=30) as response:
         manifest, media_type = response.read().decode(), response.headers["Content-Type"]
         digest = response.headers["Docker-Content-Digest"]

@@ -1,18 +1,29 @@
-"""Real Docker fixtures for the tests: engine, registry and test images.
+"""Real Docker fixtures for the tests: engines, registries and test images.
 
 Nothing can be pulled from a public registry here, so the base image is
 imported from Debian's busybox-static and every test image is built on it
 and pushed to the local registry, which makes its reference a real digest.
+
+Two Docker engines run (scripts/services.sh): the build engine, where images
+are built and pushed from, and the test host's engine, with its own data
+root, which holds only what it pulled: every deploy there pulls what it
+runs, as an EC2 host does.
 """
 
 from __future__ import annotations
 
+import base64
+import http.client
+import json
 import os
 import shutil
+import socket
 import ssl
 import subprocess
 import tarfile
 import tempfile
+import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -35,11 +46,50 @@ def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
 
 
 def require_docker() -> None:
-    """Fail (never skip) when the engine the tests need is not running."""
+    """Fail (never skip) when the engines or compose v2 the tests need are missing."""
     if shutil.which("docker") is None:
         raise RuntimeError("docker is not installed: run the tests through scripts/test")
-    if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0:
-        raise RuntimeError("the Docker engine is not running: run the tests through scripts/test")
+    for what, env in (("the Docker engine", {}), ("the test host's Docker engine", host_env())):
+        if subprocess.run(["docker", "info"], env={**os.environ, **env}, capture_output=True,
+                          check=False).returncode != 0:
+            raise RuntimeError(f"{what} is not running: run the tests through scripts/test")
+    version = subprocess.run(["docker", "compose", "version", "--short"], capture_output=True, text=True,
+                             check=False)
+    if version.returncode != 0 or not version.stdout.startswith("2."):
+        raise RuntimeError("the docker compose v2 plugin is not installed for this run: run the tests through "
+                           "scripts/test (it builds it with scripts/compose-from-source)")
+
+
+def host_env(docker_config: Path | None = None) -> dict[str, str]:
+    """The environment of a command on the test host: its own engine, and a
+    Docker config (DOCKER_CONFIG, default the run's own) with compose v2."""
+    env = {"DOCKER_HOST": os.environ.get("TEST_HOST_DOCKER_HOST",
+                                         "unix:///tmp/whatsapp-miner-ci/host-docker/docker.sock")}
+    if docker_config is not None:
+        env["DOCKER_CONFIG"] = str(with_compose_plugin(docker_config))
+    return env
+
+
+def with_compose_plugin(docker_config: Path) -> Path:
+    """DOCKER_CONFIG with the run's compose plugin in it (Docker looks for
+    CLI plugins in $DOCKER_CONFIG/cli-plugins first)."""
+    plugins = Path(os.environ.get("DOCKER_CONFIG", Path.home() / ".docker")) / "cli-plugins"
+    docker_config.mkdir(parents=True, exist_ok=True)
+    if not (docker_config / "cli-plugins").exists():
+        (docker_config / "cli-plugins").symlink_to(plugins)
+    return docker_config
+
+
+def host(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """`docker ARGS` on the test host's engine."""
+    return run("docker", *args, env={**os.environ, **host_env()}, check=check)
+
+
+def compose_down(project: str, directory: Path, docker_env: dict[str, str] | None = None) -> None:
+    """Take a test project down with its volumes, whatever state it is in."""
+    subprocess.run(["docker", "compose", "-p", project, "down", "-v", "--remove-orphans"], cwd=directory,
+                   env={**os.environ, **(docker_env if docker_env is not None else host_env()), "IMAGE": "none"},
+                   capture_output=True, check=False)
 
 
 def require_http(what: str, url: str) -> None:
@@ -65,8 +115,17 @@ def ecr_standin_host() -> str:
 def ecr_standin_registry() -> str:
     """A registry answering under an ECR hostname (see scripts/services.sh)."""
     host = ecr_standin_host()
-    require_http("ECR stand-in registry", f"http://{host}/v2/")
-    return host
+    url = f"http://{host}/v2/"
+    try:
+        urllib.request.urlopen(url, timeout=5).close()
+    except urllib.error.HTTPError as error:
+        if error.code == 401:  # it answers, and demands credentials as ECR does
+            return host
+    except OSError as error:
+        raise RuntimeError(f"no ECR stand-in registry at {url} ({error}): run the tests through "
+                           "scripts/test") from error
+    raise RuntimeError(f"the ECR stand-in registry at {url} serves anonymous requests: run the tests through "
+                       "scripts/test (its registry demands the ECR token's credentials)")
 
 
 def ecr_api_standin() -> str:
@@ -127,8 +186,68 @@ def build_and_push(repository: str, mode: str = "ok", version: str = "1") -> str
 
 
 def push(tag: str) -> str:
-    """Push TAG (`repository:tag`) and return its `repository@sha256:...`."""
-    run("docker", "push", tag)
+    """Push TAG (`repository:tag`) and return its `repository@sha256:...`;
+    to the ECR stand-in with the token moto's ECR API issues."""
     repository = tag.rsplit(":", 1)[0]
+    if tag.startswith(ecr_standin_host() + "/"):
+        return push_with_credentials(tag, *ecr_token(moto_endpoint()))
+    run("docker", "push", tag)
     digests = run("docker", "image", "inspect", "--format", "{{range .RepoDigests}}{{println .}}{{end}}", tag)
     return next(line for line in digests.stdout.split() if line.startswith(repository + "@"))
+
+
+def ecr_token(endpoint: str, region: str = "us-east-1") -> tuple[str, str]:
+    """(user, password) from ECR's GetAuthorizationToken on ENDPOINT (moto)."""
+    import boto3  # noqa: PLC0415  (only the ECR pushes need it)
+
+    ecr = boto3.client("ecr", endpoint_url=endpoint, region_name=region, aws_access_key_id="testing",
+                       aws_secret_access_key="testing")
+    token = ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"]
+    user, _, password = base64.b64decode(token).decode().partition(":")
+    return user, password
+
+
+class PushError(RuntimeError):
+    pass
+
+
+class _EngineConnection(http.client.HTTPConnection):
+    """HTTP to the Docker engine's unix socket (DOCKER_HOST, or the default)."""
+
+    def __init__(self) -> None:
+        super().__init__("docker", timeout=600)
+        docker_host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        self.socket_path = docker_host.removeprefix("unix://")
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(self.socket_path)
+
+
+def push_with_credentials(tag: str, username: str, password: str) -> str:
+    """Push TAG with credentials for this push alone, as pulumi-docker does:
+    the Engine API's X-Registry-Auth header (docker/docker client ImagePush,
+    called with RegistryAuth by pulumi-docker provider/image.go), so no login
+    is stored in any Docker config. Returns `repository@sha256:...`."""
+    repository, _, name_tag = tag.rpartition(":")
+    auth = {"username": username, "password": password, "serveraddress": repository.split("/")[0]}
+    header = base64.urlsafe_b64encode(json.dumps(auth).encode()).decode()
+    connection = _EngineConnection()
+    try:
+        connection.request("POST", f"/images/{urllib.parse.quote(repository, safe='')}/push?tag={name_tag}",
+                           headers={"X-Registry-Auth": header})
+        response = connection.getresponse()
+        body = response.read().decode()
+    finally:
+        connection.close()
+    if response.status != 200:
+        raise PushError(f"push of {tag}: HTTP {response.status} {body.strip()}")
+    digest = ""
+    for line in body.splitlines():
+        message = json.loads(line) if line.strip() else {}
+        if "error" in message:
+            raise PushError(f"push of {tag}: {message['error']}")
+        digest = message.get("aux", {}).get("Digest", digest)
+    if not digest:
+        raise PushError(f"push of {tag}: the engine reported no digest")
+    return f"{repository}@{digest}"

@@ -56,8 +56,10 @@ class PulumiProject:
 
     def env(self) -> dict[str, str]:
         path = os.pathsep.join([str(STANDINS), os.environ["PATH"]])
+        # DOCKER_CONFIG: where this run's compose v2 plugin is (scripts/test), for the local stack.
+        docker_config = {"DOCKER_CONFIG": os.environ["DOCKER_CONFIG"]} if "DOCKER_CONFIG" in os.environ else {}
         return {
-            "PATH": path, "HOME": os.environ.get("HOME", "/root"),
+            "PATH": path, "HOME": os.environ.get("HOME", "/root"), **docker_config,
             "PULUMI_HOME": str(self.backend / ".pulumi-home"),
             "PULUMI_BACKEND_URL": f"file://{self.backend}",
             "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tests.support import docker_env
 
+ROOT = Path(__file__).resolve().parents[2]
 SSHD = Path("/usr/sbin/sshd")
 SFTP_SERVER = Path("/usr/lib/openssh/sftp-server")
 PYTHON_BASE = "whatsapp-miner-test-python:bookworm"
@@ -73,7 +74,9 @@ def start_sshd(workdir: Path, session_env: dict[str, str] | None = None) -> SshH
         "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
         "StrictModes no\nUsePAM no\nAcceptEnv LANG LC_*\n"
         f"Subsystem sftp {SFTP_SERVER}\n"
-        + "".join(f"SetEnv {name}={value}\n" for name, value in (session_env or {}).items())
+        # One SetEnv line: sshd takes only the first (servconf.c, sSetEnv).
+        + ("SetEnv " + " ".join(f'"{name}={value}"' for name, value in session_env.items()) + "\n"
+           if session_env else "")
     )
     Path("/run/sshd").mkdir(exist_ok=True)
     log = (workdir / "sshd.log").open("w")
@@ -89,6 +92,30 @@ def start_sshd(workdir: Path, session_env: dict[str, str] | None = None) -> SshH
         time.sleep(0.2)
     host_key = " ".join((workdir / "host_key.pub").read_text().split()[:2])
     return SshHost(port, getpass.getuser(), (workdir / "client_key").read_text(), host_key, process, workdir)
+
+
+def start_rehearsal_host(workdir: Path, moto: str) -> SshHost:
+    """The host the rehearsal's stacks deploy to: sshd whose sessions have
+    where AWS is (moto), the AWS CLI for host-deploy's ECR login, the test
+    host's own Docker engine (which holds only what it pulled) and a Docker
+    config of its own, with compose v2 and no login in it."""
+    return start_sshd(workdir, session_env={
+        **docker_env.host_env(workdir / "docker-config"),
+        "AWS_ENDPOINT_URL": moto,
+        "PATH": f"{ROOT / '.venv' / 'bin'}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    })
+
+
+def stack_config(host: SshHost, python_base: str, env_name: str, host_dir: Path) -> dict[str, str]:
+    """What a stack deploying to HOST needs that exists only at test time."""
+    return {
+        "whatsapp-miner:environment": env_name,
+        "whatsapp-miner:sshPort": str(host.port),
+        "whatsapp-miner:sshUser": host.user,
+        "whatsapp-miner:sshHostKey": host.host_key,
+        "whatsapp-miner:baseImage": python_base,
+        "whatsapp-miner:hostDir": str(host_dir),
+    }
 
 
 def python_base_image(workdir: Path) -> str:
