@@ -38,7 +38,8 @@ from tests.support.pulumi_cli import ROOT, PulumiProject, copy_program, require_
 RESULTS = ROOT / "bench" / "results" / "end-to-end.json"
 ROUNDS = 3
 GOAL = 1.2  # `pulumi up` at most this many times the manual flow
-AWS_KEYS = {"AWS_ACCESS_KEY_ID": "AKIABENCH", "AWS_SECRET_ACCESS_KEY": "bench-secret", "AWS_DEFAULT_REGION": "us-east-1"}
+AWS_KEYS = {"AWS_ACCESS_KEY_ID": "AKIABENCH", "AWS_SECRET_ACCESS_KEY": "bench-secret",
+            "AWS_DEFAULT_REGION": "us-east-1"}
 CHANGED_FILE = "app/classifier.py"
 CHANGED_LINE = '"greeting": ("hello",'
 
@@ -86,8 +87,8 @@ class ManualFlow:
                        str(self.program))
         env = {**os.environ, **AWS_KEYS, "AWS_ENDPOINT_URL": self.moto, "DOCKER_CONFIG": str(self.docker_config)}
         password = docker_env.run("aws", "ecr", "get-login-password", env=env).stdout
-        docker_env.run("docker", "login", "--username", "AWS", "--password-stdin", tag.split("/")[0], input=password,
-                       env=env)
+        registry = tag.partition("/")[0]
+        docker_env.run("docker", "login", "--username", "AWS", "--password-stdin", registry, input=password, env=env)
         docker_env.run("docker", "push", "--quiet", tag, env=env)
         digests = docker_env.run("docker", "image", "inspect", "--format",
                                  "{{range .RepoDigests}}{{println .}}{{end}}", tag).stdout.split()
