@@ -26,8 +26,7 @@ readonly ECR_API_DIR="$CI_LOG_DIR/ecr-api"
 readonly ECR_STANDIN_PASSWORD="${ECR_STANDIN_HOST%%.*}-auth-token"
 # The test host's own Docker engine (own data root and socket): it holds no
 # image the tests build, so every deploy there pulls what it runs, as an EC2
-# host does. No iptables rules of its own (the build engine owns those), and
-# its bridges come from an address range of its own.
+# host does. No iptables rules of its own (the build engine owns those).
 readonly HOST_DOCKER_DIR="$CI_LOG_DIR/host-docker"
 readonly HOST_DOCKER_HOST="unix://$HOST_DOCKER_DIR/docker.sock"
 readonly HOST_DOCKER_BRIDGE=wm-host0
@@ -54,8 +53,11 @@ start_dockerd() {
   wait_for dockerd docker info
 }
 
-# dockerd with `--bridge none` deletes docker0, the build engine's bridge:
-# the host engine gets a default bridge of its own instead.
+# Both ways of keeping the host engine off docker0 that dockerd offers delete
+# it, the build engine's bridge, when it starts: `--bridge none`, and
+# `--default-address-pool` (daemon_unix.go, "Clear stale bridge network",
+# calls removeDefaultBridgeInterface). So: a default bridge of its own, and
+# the default pools, from which libnetwork takes only subnets no route uses.
 start_host_dockerd() {
   if DOCKER_HOST="$HOST_DOCKER_HOST" docker info >/dev/null 2>&1; then return 0; fi
   mkdir -p "$HOST_DOCKER_DIR"
@@ -68,7 +70,6 @@ start_host_dockerd() {
   dockerd --host "$HOST_DOCKER_HOST" --config-file "$HOST_DOCKER_DIR/daemon.json" \
     --data-root "$HOST_DOCKER_DIR/data" --exec-root "$HOST_DOCKER_DIR/exec" --pidfile "$HOST_DOCKER_DIR/docker.pid" \
     --bridge "$HOST_DOCKER_BRIDGE" --iptables=false --ip-masq=false \
-    --default-address-pool base=10.213.0.0/17,size=24 \
     >"$CI_LOG_DIR/host-dockerd.log" 2>&1 </dev/null &
   STARTED_PIDS+=("$!")
   wait_for "the test host's dockerd" env DOCKER_HOST="$HOST_DOCKER_HOST" docker info
