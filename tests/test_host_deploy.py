@@ -6,6 +6,7 @@ import base64
 import json
 import math
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -20,7 +21,7 @@ import boto3
 import pytest
 
 from components import cloud_init
-from tests.support import docker_env
+from tests.support import docker_env, test_host
 
 HOST_DEPLOY = Path(__file__).resolve().parent.parent / "scripts" / "host-deploy"
 SECRET = "s3cr3t value # with $dollar and \"quotes\""
@@ -45,9 +46,11 @@ class HostProject:
     dir: Path
     name: str
 
-    def run(self, action: str, *args: str, background: bool = False, env: dict[str, str] | None = None):
+    def run(self, action: str, *args: str, background: bool = False, env: dict[str, str | None] | None = None):
+        """host-deploy ACTION; ENV adds to the environment, a None value removes the variable."""
         argv = [str(HOST_DEPLOY), action, "--dir", str(self.dir), "--project", self.name, *args]
-        env = {**os.environ, "DEPLOY_ACTOR": "pytest", **self.host_env(), **(env or {})}
+        merged = {**os.environ, "DEPLOY_ACTOR": "pytest", **self.host_env(), **(env or {})}
+        env = {name: value for name, value in merged.items() if value is not None}
         if background:  # in its own process group, every signal at its default, like a deploy over SSH
             # (a runner started under nohup would hand down an ignored SIGHUP, which bash cannot trap)
             return subprocess.Popen(["env", "--default-signal", *argv], env=env, stdout=subprocess.PIPE,
@@ -60,7 +63,7 @@ class HostProject:
         """The test host's engine, and a Docker config of the project's own (no login in it)."""
         return docker_env.host_env(self.dir.parent / f"{self.dir.name}.docker-config")
 
-    def deploy(self, image: str, *args: str, env: dict[str, str] | None = None) -> Result:
+    def deploy(self, image: str, *args: str, env: dict[str, str | None] | None = None) -> Result:
         return self.run("deploy", "--image", image, "--timeout", "60", *args, env=env)
 
     def start_holding_lock(self, image: str) -> subprocess.Popen:
@@ -209,8 +212,9 @@ def test_failing_migration_leaves_the_running_version_untouched(project, images)
 def test_unhealthy_image_rolls_back_to_the_previous_one(project, images):
     app = project()
     assert app.deploy(images["v1"]).code == 0
-    result = app.deploy(images["unhealthy"])
+    result = app.run("deploy", "--image", images["unhealthy"], "--timeout", "120")
     assert result.code == 5, result.stderr
+    assert result.seconds < 60, result.seconds  # at the first unhealthy answer, not at the timeout
     assert "unhealthy" in result.stderr
     assert result.report["result"] == "rolled_back"
     status = app.run("status")
@@ -484,6 +488,7 @@ def test_a_redeploy_of_the_running_image_brings_back_a_service_stopped_by_hand(p
         (["deploy", "--project", "p", "--image", "x"], "--dir is required"),
         (["deploy", "--dir", "/nonexistent", "--project", "p", "--image", "x"], "no docker-compose.yml"),
         (["status", "--dir", "{dir}", "--project", "Bad Name"], "--project 'Bad Name'"),
+        (["status", "--dir", "{dir}", "--project", "p" * 64], "expected at most 63"),
         (["deploy", "--dir", "{dir}", "--project", "p"], "--image is required"),
         (["deploy", "--dir", "{dir}", "--project", "p", "--image", "x", "--timeout", "soon"], "--timeout 'soon'"),
         (["status", "--dir", "{dir}", "--project", "p", "--image", "x"], "unknown option '--image'"),
@@ -683,3 +688,184 @@ def test_status_counts_a_restart_since_the_deploy_as_unhealthy(project, images):
 def assert_running_on_image(app: HostProject, ref: str) -> None:
     report = app.run("status").report
     assert report["image"] == ref and report["verified"] is True
+
+
+# ---------------------------------------------------------------- how production ends a run (issue: host faults)
+
+def audits(app: HostProject) -> list[dict]:
+    audit = app.dir / ".deploy" / "audit.log"
+    return [json.loads(line) for line in audit.read_text().splitlines()] if audit.exists() else []
+
+
+def wait_for_audit(app: HostProject, count: int, timeout: float = 120) -> dict:
+    """The audit line of a run that goes on with nobody watching."""
+    deadline = time.monotonic() + timeout
+    while len(audits(app)) < count:
+        assert time.monotonic() < deadline, "the run never audited its end"
+        time.sleep(0.2)
+    return audits(app)[-1]
+
+
+def assert_one_verified_version(app: HostProject, ref: str) -> None:
+    status = app.run("status")
+    assert status.code == 0, status.stderr
+    assert_running_on(status, ref)
+    states = docker_env.host("ps", "-a", "--filter", f"label=com.docker.compose.project={app.name}",
+                             "--format", "{{.State}}").stdout.split()
+    assert states == ["running", "running"]  # no container of the old version left behind
+
+
+@pytest.fixture
+def ssh_host(tmp_path, docker_engine):
+    """A real sshd whose sessions reach the test host's engine, as a deploy over SSH does."""
+    host = test_host.start_sshd(tmp_path / "sshd", session_env={
+        **docker_env.host_env(tmp_path / "sshd" / "docker-config"), "PATH": os.environ["PATH"],
+        "DEPLOY_ACTOR": "ssh-client"})
+    yield host
+    host.stop()
+
+
+def test_a_deploy_whose_ssh_client_is_killed_without_a_terminal_finishes_verified(project, images, ssh_host,
+                                                                                  tmp_path):
+    # pulumi-command runs commands without a terminal: when the client dies,
+    # sshd closes the session and host-deploy gets no SIGHUP, only failing writes.
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    key = tmp_path / "client_key"
+    key.write_text(ssh_host.private_key)
+    key.chmod(0o600)
+    command = shlex.join([str(HOST_DEPLOY), "deploy", "--dir", str(app.dir), "--project", app.name,
+                          "--image", images["slow"], "--timeout", "60"])
+    client = subprocess.Popen(["ssh", "-T", "-i", str(key), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+                               "-o", "UserKnownHostsFile=/dev/null", "-p", str(ssh_host.port),
+                               f"{ssh_host.user}@127.0.0.1", command],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_for_migration(app, client)
+    client.kill()
+    client.communicate(timeout=30)
+    audit = wait_for_audit(app, 2)
+    assert (audit["result"], audit["image"]) == ("deployed", images["slow"])
+    assert_one_verified_version(app, images["slow"])
+    last_run = app.run("status").report["last_run"]
+    assert (last_run["result"], last_run["verified"]) == ("deployed", True)
+    assert "running migrations with" in (app.dir / ".deploy" / "last.log").read_text()
+
+
+def test_a_deploy_whose_output_is_closed_early_finishes_verified(project, images):
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    command = shlex.join([str(HOST_DEPLOY), "deploy", "--dir", str(app.dir), "--project", app.name,
+                          "--image", images["v2"], "--timeout", "60"])
+    subprocess.run(["bash", "-c", f"{command} 2>&1 | head -n 1"], env={**os.environ, **app.host_env()},
+                   capture_output=True, check=True, timeout=300)
+    audit = wait_for_audit(app, 2)
+    assert (audit["result"], audit["image"]) == ("deployed", images["v2"])
+    assert_one_verified_version(app, images["v2"])
+
+
+def test_down_hung_up_midway_takes_the_project_down_and_audits(project, images):
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    owner = app.dir / ".deploy" / "lock.owner"
+    owner.unlink()
+    down = app.run("down", background=True)
+    deadline = time.monotonic() + 60
+    while not owner.exists():
+        assert time.monotonic() < deadline and down.poll() is None, "down never took the lock"
+        time.sleep(0.05)
+    os.killpg(down.pid, signal.SIGHUP)
+    down.communicate(timeout=120)
+    assert app.container_ids() == {}
+    assert audits(app)[-1]["result"] == "stopped"
+
+
+def test_a_refused_deploy_leaves_an_audit_line_and_a_report(project, images):
+    app = project()
+    holder = app.start_holding_lock(images["slow"])
+    locked = app.deploy(images["v1"])
+    holder.communicate(timeout=300)
+    assert locked.code == 3
+    assert locked.report["result"] == "locked"
+    unreachable = app.deploy("nosuch.invalid/app@sha256:" + "0" * 64)
+    assert unreachable.code == 2
+    assert unreachable.report["result"] == "pull_failed"
+    results = [line["result"] for line in audits(app)]
+    assert "locked" in results and results[-1] == "pull_failed"
+
+
+def test_a_symlinked_dir_is_the_same_project_for_deploy_and_down(project, images, tmp_path):
+    app = project()
+    link = tmp_path / "link-to-app"
+    link.symlink_to(app.dir)
+    through_link = HostProject(link, app.name)
+    assert through_link.deploy(images["v1"]).code == 0
+    assert app.run("status").code == 0  # the real path sees what the link deployed
+    result = through_link.run("down", "--purge", "--from-stack")
+    assert result.code == 0, result.stderr
+    assert app.container_ids() == {}
+    assert not (app.dir / ".env").exists()
+
+
+def test_a_tag_and_digest_reference_is_verified_by_its_digest(project, images):
+    repository, _, digest = images["v1"].partition("@")
+    ref = f"{repository}:ok-1@{digest}"
+    app = project()
+    result = app.deploy(ref)
+    assert result.code == 0, result.stderr
+    assert result.report["verified"] is True and result.report["digest"] == digest
+
+
+def test_an_ecr_deploy_with_home_unset_logs_in_and_verifies(project, ecr_images, moto, tmp_path):
+    app = project()
+    env = {**aws_cli_env(moto, tmp_path / "docker-config", **HOST_KEYS), "HOME": None}
+    result = app.deploy(ecr_images["v1"], env=env)
+    assert result.code == 0, result.stderr
+    assert_running_on(result, ecr_images["v1"])
+
+
+def test_a_rerun_after_a_kill_mid_up_does_not_migrate_the_same_image_again(project, images):
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    deploy = app.run("deploy", "--image", images["v2"], "--timeout", "60", background=True)
+    deadline = time.monotonic() + 60
+    while not (image_present(images["v2"]) and image_id(images["v2"]) in running_images(app)):
+        assert time.monotonic() < deadline and deploy.poll() is None, "the new version never started"
+        time.sleep(0.05)
+    os.killpg(deploy.pid, signal.SIGKILL)  # mid-`up` or in the gate: no trap runs
+    deploy.communicate(timeout=60)
+    assert app.migrations() == ["1", "2"]
+    result = app.deploy(images["v2"])
+    assert result.code == 0, result.stderr
+    assert app.migrations() == ["1", "2"]
+
+
+def test_a_state_write_failing_after_a_verified_switch_says_what_runs(project, images):
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    (app.dir / ".deploy" / "current.tmp").mkdir()  # the write of `current` fails; the lock's probe does not
+    result = app.deploy(images["v2"])
+    assert result.code == 6, result.stderr
+    assert "could not be written: current is stale" in result.stderr
+    assert (result.report["result"], result.report["verified"]) == ("state_unwritable", True)
+    assert result.report["image"] == images["v2"]
+    assert {service["image_id"] for service in result.report["services"].values()} == {image_id(images["v2"])}
+
+
+
+def test_status_fails_when_a_running_service_turns_unhealthy(project, images):
+    app = project()
+    compose = app.dir / "docker-compose.yml"
+    compose.write_text(compose.read_text().replace('test: ["CMD", "/app.sh", "health"]',
+                                                   'test: ["CMD", "sh", "-c", "test ! -f /data/sick"]'))
+    assert app.deploy(images["v1"]).code == 0
+    volume = docker_env.host("volume", "inspect", "--format", "{{.Mountpoint}}", f"{app.name}_data").stdout.strip()
+    (Path(volume) / "sick").touch()
+    deadline = time.monotonic() + 60
+    while "unhealthy" not in docker_env.host("ps", "--filter", f"label=com.docker.compose.project={app.name}",
+                                             "--format", "{{.Status}}").stdout:
+        assert time.monotonic() < deadline, "the services never turned unhealthy"
+        time.sleep(0.5)
+    status = app.run("status")
+    assert status.code == 1
+    assert status.report["verified"] is False
+    assert {service["state"] for service in status.report["services"].values()} == {"running"}
