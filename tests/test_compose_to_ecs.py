@@ -48,6 +48,14 @@ def test_a_container_definition_has_the_digest_plain_env_name_and_secrets_only_b
         "awslogs-group": "/w/dev", "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "classifier"}
 
 
+def test_a_read_only_volume_becomes_a_read_only_mount_point():
+    app = convert({"miner": {**GOOD_SERVICE, "volumes": ["data:/data:ro"]}}, volumes={"data": None})
+    definition = compose_to_ecs.container_definition(
+        app.services[0], image="w@sha256:" + "a" * 64, environment={}, secrets={}, log_group="/w/dev",
+        region="eu-west-1")
+    assert definition["mountPoints"] == [{"sourceVolume": "data", "containerPath": "/data", "readOnly": True}]
+
+
 @pytest.mark.parametrize(
     ("test", "command"),
     [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -84,6 +85,56 @@ def test_a_build_tag_is_immutable_so_it_never_names_another_image(ecr, repositor
     with pytest.raises(TagError, match=build_tag(first)):
         tag_image(ecr, repository, second, [build_tag(first)])
     assert build_tag(first) in tags_of(ecr, repository, first)
+
+
+class EcrImmutableTagErrorStandin:
+    """A stand-in: moto's real ECR client, answering an immutable tag's conflict as ECR does.
+
+    API_PutImage: "ImageTagAlreadyExistsException: The specified image is tagged
+    with a tag that already exists. The repository is configured for tag
+    immutability." ImageAlreadyExistsException is for an image "already pushed,
+    and there were no changes to the manifest or image tag". moto raises
+    ImageAlreadyExistsException for both (moto/ecr/models.py
+    _resolve_image_tag_mutability); here a tag that names another digest gets
+    ECR's exception and message instead.
+    """
+
+    def __init__(self, client):
+        self._client = client
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def put_image(self, **kwargs):
+        try:
+            return self._client.put_image(**kwargs)
+        except self._client.exceptions.ImageAlreadyExistsException:
+            holder = self._client.describe_images(repositoryName=kwargs["repositoryName"],
+                                                  imageIds=[{"imageTag": kwargs["imageTag"]}])["imageDetails"][0]
+            if holder["imageDigest"] == kwargs["imageDigest"]:
+                raise
+            message = (f"The image tag '{kwargs['imageTag']}' already exists in the '{kwargs['repositoryName']}' "
+                       "repository and cannot be overwritten because the repository is immutable.")
+            raise self._client.exceptions.ImageTagAlreadyExistsException(
+                {"Error": {"Code": "ImageTagAlreadyExistsException", "Message": message}}, "PutImage") from None
+
+
+def test_an_immutable_tag_on_another_image_fails_the_move_before_any_later_tag_moves(ecr, repository):
+    first = push(ecr, repository, "app v1", "dev")
+    tag_image(ecr, repository, first, [build_tag(first)])
+    second = push(ecr, repository, "app v2", "dev")
+    with pytest.raises(TagError, match=re.escape(f"{repository}:{build_tag(first)} is immutable and names another")):
+        tag_image(EcrImmutableTagErrorStandin(ecr), repository, second, [build_tag(first), "prd"])
+    assert tags_of(ecr, repository, first) == {build_tag(first)}
+    assert tags_of(ecr, repository, second) == {"dev"}  # prd was not moved onto the image that failed
+
+
+def test_an_immutable_tag_already_on_the_same_image_is_success(ecr, repository):
+    digest = push(ecr, repository, "app v1", "dev")
+    ecr_as_aws_answers = EcrImmutableTagErrorStandin(ecr)
+    tag_image(ecr_as_aws_answers, repository, digest, [build_tag(digest)])
+    assert tag_image(ecr_as_aws_answers, repository, digest, [build_tag(digest), "prd"])["digest"] == digest
+    assert tags_of(ecr, repository, digest) == {"dev", "prd", build_tag(digest)}
 
 
 def test_a_digest_missing_from_the_repository_is_refused_naming_it(ecr, repository):

@@ -31,10 +31,11 @@ OTHER_DIGEST = "sha256:" + "e" * 64
 class EcsWithFieldsMotoOmitsStandin:
     """A stand-in: moto's real ECS client, with the answers moto does not give.
 
-    - describe_tasks: a container's `exitCode` (moto always says 0) and
-      `imageDigest` (moto never sets it). API_Container: "exitCode: The exit
-      code returned from the container"; "imageDigest: The container image
-      manifest digest."
+    - describe_tasks: a container's `exitCode` (moto always says 0), or none
+      (None here: the field left out), and `imageDigest` (moto never sets it).
+      API_Container: "exitCode: The exit code returned from the container",
+      "Required: No": a container that never ran (its image not pulled, say)
+      has none; "imageDigest: The container image manifest digest."
     - list_tasks: `serviceName` "limits the results to tasks that belong to
       that service" (API_ListTasks); moto ignores it (moto/ecs/models.py
       list_tasks: "We can't filter on `service_name`"). A service's tasks
@@ -58,7 +59,9 @@ class EcsWithFieldsMotoOmitsStandin:
         answer = self._client.describe_tasks(**kwargs)
         for task in answer["tasks"]:
             for container in task["containers"]:
-                if container["name"] in self._exit_codes:
+                if self._exit_codes.get(container["name"], 0) is None:
+                    container.pop("exitCode", None)
+                elif container["name"] in self._exit_codes:
                     container["exitCode"] = self._exit_codes[container["name"]]
                 if self._image_digest:
                     container["imageDigest"] = self._image_digest
@@ -142,6 +145,16 @@ def test_a_failing_migration_names_its_task_and_log_stream(aws):
     task_arn = migration_task(message)
     assert task_arn.startswith("arn:aws:ecs:") and "container migrate exited 3" in message
     assert f"Log stream: /whatsapp-miner/test/migrate/migrate/{task_arn.rsplit('/', 1)[1]}" in message
+    assert "services untouched" in message
+
+
+def test_a_migration_whose_container_reports_no_exit_code_failed(aws):
+    task_definition = register(aws, "migrate")
+    never_ran = EcsWithFieldsMotoOmitsStandin(aws["ecs"], exit_codes={"migrate": None})
+    with pytest.raises(RolloutError) as error:
+        migrate(aws, never_ran, task_definition)
+    message = str(error.value)
+    assert f"migration task {migration_task(message)} failed: container migrate exited None" in message
     assert "services untouched" in message
 
 

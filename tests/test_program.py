@@ -101,6 +101,23 @@ def test_the_commands_read_the_credentials_pulumi_runs_with_under_either_name():
     assert environment.boto3_credentials({})["aws_access_key_id"] is None  # boto3's own chain then
 
 
+@pytest.mark.parametrize(
+    ("delivered", "read"),
+    [
+        ('"AKIA"', "AKIA"),
+        ("'AKIA'", "AKIA"),
+        ("\"'AKIA'\"", "'AKIA'"),  # one pair only
+        ("\"AKIA'", "\"AKIA'"),  # quotes that differ are part of the value
+        ("'AKIA\"", "'AKIA\""),
+        ('"AKIA', '"AKIA'),  # a lone quote too
+        ("AKIA'", "AKIA'"),
+        ('"', '"'),
+    ],
+)
+def test_a_value_is_unquoted_only_when_one_pair_of_the_same_quotes_surrounds_it(delivered, read):
+    assert environment.read({"AWS_IAM_WHATSAPP_MINER_ACCESS_KEY_ID": delivered}, "AWS_ACCESS_KEY_ID") == read
+
+
 def test_standard_names_work_without_the_aliases():
     run = run_stack("dev", {
         "AWS_ACCESS_KEY_ID": "AKIASTANDARD", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_DEFAULT_REGION": "us-east-2",
@@ -394,6 +411,22 @@ def test_bad_config_fails_naming_key_and_stack_file_before_any_resource(config, 
     assert message in str(error.value)
     assert [r.type for r in declared] == ["pulumi:pulumi:Stack"]
     assert "a'b$c" not in str(error.value)  # errors never show a value that may be secret
+
+
+@pytest.mark.parametrize("name", ["COMPOSE_PROFILES", "DOCKER_HOST"])
+def test_container_env_refuses_a_variable_compose_or_docker_reads_even_when_it_is_set(name):
+    with pytest.raises(SettingsError) as error:
+        run_stack("dev", doppler_env(**{name: "set"}), {"whatsapp-miner:containerEnv": json.dumps([name])})
+    assert str(error.value).startswith(
+        "whatsapp-miner:containerEnv in Pulumi.dev.yaml: expected names other than IMAGE, COMPOSE_* and DOCKER_*")
+    assert str(error.value).endswith(f"got '{name}'")
+
+
+@pytest.mark.parametrize("itself", ["prd", "organization/whatsapp-miner/prd"])
+def test_a_stack_cannot_promote_from_itself_under_either_spelling_of_its_name(itself):
+    with pytest.raises(SettingsError, match=re.escape(
+            f"whatsapp-miner:promoteFrom in Pulumi.prd.yaml: expected another stack than this one, got '{itself}'")):
+        run_stack("prd", doppler_env(), {"whatsapp-miner:promoteFrom": itself})
 
 
 def test_the_update_fails_when_the_host_verified_another_digest_than_was_pushed():
