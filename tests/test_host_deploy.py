@@ -640,9 +640,15 @@ def test_status_fails_when_a_service_runs_another_image(project, images):
     assert app.deploy(images["v1"]).code == 0
     subprocess.run(["docker", "compose", "-p", app.name, "up", "-d", "--no-deps", "miner"], cwd=app.dir,
                    env={**os.environ, **app.host_env(), "IMAGE": images["v2"]}, capture_output=True, check=True)
-    status = app.run("status")
+    deadline = time.monotonic() + 60
+    while "(healthy)" not in docker_env.host("ps", "--filter", f"id={app.container_ids()['miner']}",
+                                             "--format", "{{.Status}}").stdout:
+        assert time.monotonic() < deadline, "the miner on v2 never turned healthy"
+        time.sleep(0.5)
+    status = app.run("status")  # every service running and healthy: only the image is wrong
     assert status.code == 1
     assert status.report["verified"] is False
+    assert status.report["services"]["miner"]["image_id"] == image_id(images["v2"])
 
 
 def test_status_fails_when_a_service_was_stopped(project, images):
