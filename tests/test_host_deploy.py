@@ -875,3 +875,19 @@ def test_status_fails_when_a_running_service_turns_unhealthy(project, images):
     assert status.code == 1
     assert status.report["verified"] is False
     assert {service["state"] for service in status.report["services"].values()} == {"running"}
+
+
+def test_an_image_built_for_another_architecture_is_refused_before_anything_changes(project, images, registry,
+                                                                                   run_id):
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    before = app.container_ids()
+    host_architecture = docker_env.host("version", "--format", "{{.Server.Arch}}").stdout.strip()
+    other = "arm64" if host_architecture != "arm64" else "amd64"
+    ref = docker_env.push_foreign_image(registry, f"host-deploy-foreign-{run_id}", other)
+    result = app.deploy(ref)
+    assert result.code == 2, result.stderr
+    assert f"is built for linux/{other}, this host runs linux/{host_architecture}" in result.stderr
+    assert result.report["result"] == "wrong_platform"
+    assert app.container_ids() == before and app.migrations() == ["1"]
+    assert_running_on(app.run("status"), images["v1"])

@@ -13,7 +13,10 @@ runs, as an EC2 host does.
 from __future__ import annotations
 
 import base64
+import gzip
+import hashlib
 import http.client
+import io
 import json
 import os
 import shutil
@@ -205,6 +208,44 @@ def ecr_token(endpoint: str, region: str = "us-east-1") -> tuple[str, str]:
     token = ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"]
     user, _, password = base64.b64decode(token).decode().partition(":")
     return user, password
+
+
+def push_foreign_image(registry: str, repository: str, architecture: str) -> str:
+    """Push an image built for ARCHITECTURE (one small layer, no program in
+    it) straight through the registry's HTTP API: no engine here can build
+    for another architecture. Returns `registry/repository@sha256:...`."""
+    layer_tar = io.BytesIO()
+    with tarfile.open(fileobj=layer_tar, mode="w") as tar:
+        content = f"built for {architecture}\n".encode()
+        info = tarfile.TarInfo("platform")
+        info.size = len(content)
+        tar.addfile(info, io.BytesIO(content))
+    layer = gzip.compress(layer_tar.getvalue())
+    config = json.dumps({"architecture": architecture, "os": "linux", "config": {"Cmd": ["/app.sh", "serve"]},
+                         "rootfs": {"type": "layers", "diff_ids": [_digest(layer_tar.getvalue())]}}).encode()
+    base = f"http://{registry}/v2/{repository}"
+    for blob in (layer, config):
+        with urllib.request.urlopen(urllib.request.Request(f"{base}/blobs/uploads/", method="POST")) as started:
+            location = urllib.parse.urljoin(base, started.headers["Location"])
+        separator = "&" if "?" in location else "?"
+        urllib.request.urlopen(urllib.request.Request(f"{location}{separator}digest={_digest(blob)}", data=blob,
+                                                      method="PUT",
+                                                      headers={"Content-Type": "application/octet-stream"})).close()
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": len(config),
+                   "digest": _digest(config)},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": len(layer),
+                    "digest": _digest(layer)}],
+    }).encode()
+    request = urllib.request.Request(f"{base}/manifests/{architecture}", data=manifest, method="PUT",
+                                     headers={"Content-Type": "application/vnd.docker.distribution.manifest.v2+json"})
+    with urllib.request.urlopen(request) as answer:
+        return f"{registry}/{repository}@{answer.headers['Docker-Content-Digest']}"
+
+
+def _digest(blob: bytes) -> str:
+    return "sha256:" + hashlib.sha256(blob).hexdigest()
 
 
 class PushError(RuntimeError):
