@@ -343,6 +343,16 @@ def test_the_ecr_standin_refuses_an_anonymous_pull(ecr_images, ecr_registry, tmp
     assert pulled.returncode != 0 and "no basic auth credentials" in pulled.stderr
 
 
+def test_prune_keeps_the_newest_images_and_removes_the_oldest(project, images):
+    app = project()
+    for version in ("v1", "v2", "v3"):
+        assert app.deploy(images[version], "--keep", "2").code == 0, version
+    assert not image_present(images["v1"])
+    assert image_present(images["v2"]) and image_present(images["v3"])
+    history = (app.dir / ".deploy" / "history").read_text().split()
+    assert history == [images["v2"], images["v3"]]  # oldest first, as deploys append
+
+
 def test_ecr_image_is_pulled_after_logging_in_with_the_aws_cli(project, ecr_images, ecr_registry, moto, tmp_path):
     app = project()
     docker_config = tmp_path / "docker-config"
@@ -806,6 +816,7 @@ def test_a_symlinked_dir_is_the_same_project_for_deploy_and_down(project, images
     through_link = HostProject(link, app.name)
     assert through_link.deploy(images["v1"]).code == 0
     assert app.run("status").code == 0  # the real path sees what the link deployed
+    assert app.deploy(images["v2"]).code == 0  # compose records the directory it ran in
     result = through_link.run("down", "--purge", "--from-stack")
     assert result.code == 0, result.stderr
     assert app.container_ids() == {}
