@@ -792,7 +792,7 @@ def test_down_hung_up_midway_takes_the_project_down_and_audits(project, images):
     os.killpg(down.pid, signal.SIGHUP)
     down.communicate(timeout=120)
     assert app.container_ids() == {}
-    assert audits(app)[-1]["result"] == "stopped"
+    assert last_audit(app)["result"] == "stopped"
 
 
 def test_a_refused_deploy_leaves_an_audit_line_and_a_report(project, images):
