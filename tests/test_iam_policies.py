@@ -1,22 +1,43 @@
 """The IAM policies in docs/iam: one per purpose, each limited to the one
 repository in its region, holding only the actions the README's table says
-someone calls (and the table holds no action the files do not)."""
+someone calls (and the table holds no action the files do not); the preview
+policy holds every read of the data sources a preview of any stack invokes."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from pathlib import Path
 
 import pytest
 
+from components.provisioned_host import AMI_ARCHITECTURES, AMI_PARAMETER
+from tests.support.stack_shapes import run_every_shape
+
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = {path.stem: json.loads(path.read_text()) for path in sorted((ROOT / "docs" / "iam").glob("*.json"))}
 README = (ROOT / "README.md").read_text()
 REPOSITORY = "arn:aws:ecr:REGION:ACCOUNT_ID:repository/whatsapp-miner"
 LAYER_UPLOAD = {"ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload"}
-# AWS accepts only `*` as the resource of these; CreateKey is held to the region by a condition.
-STAR_ONLY = {"ecr:GetAuthorizationToken", "kms:CreateKey"}
+# AWS accepts only `*` as the resource of these; CreateKey and the EC2 reads are held to the
+# region by a condition. (Service Authorization Reference, Amazon EC2: these Describe actions
+# list no resource type; DescribeVpcAttribute has `vpc`, so it is not among them.)
+STAR_ONLY = {"ecr:GetAuthorizationToken", "kms:CreateKey", "ec2:DescribeVpcs", "ec2:DescribeRouteTables",
+             "ec2:DescribeSubnets"}
+# The AWS calls of each data source's read in terraform-provider-aws (which pulumi-aws wraps),
+# as IAM actions (Service Authorization Reference: each API call is the action of its name).
+DATA_SOURCE_READS = {
+    # internal/service/ecr/authorization_token_data_source.go: GetAuthorizationToken
+    "aws:ecr/getAuthorizationToken:getAuthorizationToken": {"ecr:GetAuthorizationToken"},
+    # internal/service/ec2/vpc_data_source.go: DescribeVpcs, DescribeVpcAttribute (three attributes),
+    # DescribeRouteTables (the main route table; a refusal is only logged)
+    "aws:ec2/getVpc:getVpc": {"ec2:DescribeVpcs", "ec2:DescribeVpcAttribute", "ec2:DescribeRouteTables"},
+    # internal/service/ec2/vpc_subnet_data_source.go: DescribeSubnets
+    "aws:ec2/getSubnet:getSubnet": {"ec2:DescribeSubnets"},
+    # internal/service/ssm/parameter_data_source.go: GetParameter
+    "aws:ssm/getParameter:getParameter": {"ssm:GetParameter"},
+}
 # README rows: | `service:Action` | policy, policy | who calls it, and why |
 TABLE_ROW = re.compile(r"^\| `(\w+:\w+)` \| ([\w, -]+) \| .+ \|$", re.MULTILINE)
 
@@ -53,7 +74,7 @@ def test_ecr_and_kms_statements_name_exactly_the_repository_or_the_key(name):
         granted = listed(statement["Action"])
         if statement["Resource"] == "*":
             assert set(granted) <= STAR_ONLY, f"{name}/{statement['Sid']}: `*` for {granted}"
-            if "kms:CreateKey" in granted:
+            if "kms:CreateKey" in granted or any(action.startswith("ec2:") for action in granted):
                 assert statement["Condition"] == {"StringEquals": {"aws:RequestedRegion": "REGION"}}
         elif any(action.startswith("ecr:") for action in granted):
             assert statement["Resource"] == REPOSITORY, f"{name}/{statement['Sid']}"
@@ -93,3 +114,27 @@ def test_the_readme_points_at_the_policy_files_and_at_no_other():
     named = set(re.findall(r"docs/iam/([\w-]+)\.json", README))
     assert named == set(POLICIES)
     assert "iam-deploy-policy.json" not in README
+
+
+@pytest.fixture(scope="module")
+def previews(tmp_path_factory):
+    return run_every_shape(tmp_path_factory.mktemp("deploy-key"), preview=True)
+
+
+def test_the_preview_policy_holds_every_read_of_the_data_sources_a_preview_invokes(previews):
+    invoked = {token for run in previews.values() for token, _ in run.invokes}
+    assert "aws:ssm/getParameter:getParameter" in invoked  # the shapes include a provisioned host
+    unmapped = invoked - set(DATA_SOURCE_READS)
+    assert not unmapped, f"look up the AWS calls of these data sources' reads: {sorted(unmapped)}"
+    for token in invoked:
+        missing = DATA_SOURCE_READS[token] - actions("preview")
+        assert not missing, f"docs/iam/preview.json: {token} needs {sorted(missing)}"
+
+
+def test_the_preview_may_read_the_ami_parameters_and_no_other_parameter():
+    [statement] = [s for s in statements("preview") if "ssm:GetParameter" in listed(s["Action"])]
+    # Public parameters have no account in their ARN.
+    for architecture in AMI_ARCHITECTURES.values():
+        parameter = "arn:aws:ssm:REGION::parameter" + AMI_PARAMETER.format(architecture)
+        assert fnmatch.fnmatchcase(parameter, statement["Resource"]), parameter
+    assert statement["Resource"].startswith("arn:aws:ssm:REGION::parameter/aws/service/")
