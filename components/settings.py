@@ -62,6 +62,8 @@ class AwsCredentials:
     region: str
     host_login_script: pulumi.Output[str]
     """Shell lines exporting the credentials, fed to the host on stdin."""
+    session_token: pulumi.Output[str] | None = None
+    """Temporary credentials' token; None with a long-term key."""
 
 
 @dataclass(frozen=True)
@@ -266,20 +268,21 @@ def _secret(value: str) -> pulumi.Output[str]:
 
 
 def _aws_credentials(environ: Mapping[str, str], region_override: str | None) -> AwsCredentials:
-    values = {name: environment.read(environ, name) for name in environment.ALIASES}
+    values = environment.aws_variables(environ)
     if region_override:
         values["AWS_DEFAULT_REGION"] = region_override
-    missing = [environment.accepted_names(name) for name, value in values.items() if not value]
+    missing = [environment.accepted_names(name) for name in environment.ALIASES if name not in values]
     if missing:
         raise SettingsError("AWS credentials are missing from the environment: set " + ", ".join(missing))
-    script = "".join(
-        f"export {name}={shlex.quote(values[name])}\n" for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
-    )
+    token = values.get(environment.SESSION_TOKEN)
+    forwarded = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", environment.SESSION_TOKEN)
+    script = "".join(f"export {name}={shlex.quote(values[name])}\n" for name in forwarded if name in values)
     return AwsCredentials(
         access_key_id=_secret(values["AWS_ACCESS_KEY_ID"]),
         secret_access_key=_secret(values["AWS_SECRET_ACCESS_KEY"]),
         region=values["AWS_DEFAULT_REGION"],
         host_login_script=_secret(script),
+        session_token=_secret(token) if token else None,
     )
 
 
@@ -506,5 +509,7 @@ def _registry(read: _Reader, environ: Mapping[str, str]) -> RegistrySettings:
 
 def from_stack(environ: Mapping[str, str]) -> Settings | RegistrySettings:
     """Settings of the stack Pulumi is running."""
+    for warning in environment.alias_conflicts(environ):
+        pulumi.log.warn(warning)
     config = pulumi.Config(NAMESPACE)
     return load(config.get, pulumi.get_stack(), environ)
