@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pulumi
 
-from components import compose_to_ecs, environment, ssh_keys
+from components import compose_to_ecs, doppler, environment, ssh_keys
 from components.env_file import EnvFileError, render_env_file
 
 NAMESPACE = "whatsapp-miner"
@@ -286,6 +286,18 @@ def _aws_credentials(environ: Mapping[str, str], region_override: str | None) ->
     )
 
 
+def _require_secrets_of(env_name: str, read: _Reader, environ: Mapping[str, str]) -> None:
+    """Refuse secrets that `doppler run` took from another environment's config."""
+    for variable in doppler.ORIGIN_VARIABLES:
+        value = environment.read(environ, variable)
+        if value and not doppler.names_environment(variable, value, env_name):
+            raise SettingsError(
+                f"{variable}={value}: these secrets are from another environment than this stack's "
+                f"({NAMESPACE}:environment is {env_name} in {read.stack_file}); "
+                f"run `doppler run --config {env_name} -- pulumi ...`"
+            )
+
+
 def _host(read: _Reader, environ: Mapping[str, str]) -> str:
     host = read.text("host") or environment.read(environ, HOST_VARIABLE)
     if not host or not re.fullmatch(r"[A-Za-z0-9.:-]+", host):
@@ -442,6 +454,7 @@ def load(get: Callable[[str], str | None], stack: str,
     if read.choice("role", ROLES, "environment") == "registry":
         return _registry(read, environ)
     env_name = read.required("environment", "the environment name, e.g. dev", pattern=r"[a-z][a-z0-9-]{0,19}")
+    _require_secrets_of(env_name, read, environ)
     target = read.choice("target", TARGETS)
     push = read.boolean("push", True)
     if target in ("ec2", "ecs") and not push:
