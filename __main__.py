@@ -25,7 +25,7 @@ from components.release import SharedRepositoryRef, TaggedImage, TaggedImageArgs
 def aws_provider(credentials: stack_settings.AwsCredentials) -> aws.Provider:
     # Explicit provider: the plugin never sees variables this program maps.
     return aws.Provider("aws", access_key=credentials.access_key_id, secret_key=credentials.secret_access_key,
-                        region=credentials.region)
+                        token=credentials.session_token, region=credentials.region)
 
 
 def registry_stack(settings: stack_settings.RegistrySettings) -> None:

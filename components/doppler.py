@@ -15,6 +15,8 @@ import urllib.error
 import urllib.request
 
 API_URL = "https://api.doppler.com/v3/configs/config/secrets/download?format=json"
+# What `doppler run` sets beside the secrets: where they come from (not secret).
+ORIGIN_VARIABLES = ("DOPPLER_ENVIRONMENT", "DOPPLER_CONFIG")
 
 
 class DopplerError(RuntimeError):
@@ -49,3 +51,10 @@ def _messages(body: bytes) -> str:
         return " ".join(str(message) for message in json.loads(body)["messages"])
     except (ValueError, KeyError, TypeError):
         return "(no error message)"
+
+
+def names_environment(variable: str, value: str, environment: str) -> bool:
+    """Whether Doppler's VARIABLE=VALUE (one of ORIGIN_VARIABLES) is ENVIRONMENT's:
+    the environment itself, or one of its configs (the root config carries the
+    environment's name, a branch config `<environment>_<branch>`, e.g. `dev_personal`)."""
+    return value == environment or (variable == "DOPPLER_CONFIG" and value.startswith(f"{environment}_"))

@@ -20,6 +20,10 @@ ALIASES = {
     "AWS_SECRET_ACCESS_KEY": "AWS_IAM_WHATSAPP_MINER_ACCESS_KEY",
     "AWS_DEFAULT_REGION": "AWS_EC2_REGION",
 }
+# Temporary credentials' third part; it has no alias.
+SESSION_TOKEN = "AWS_SESSION_TOKEN"  # noqa: S105 (a variable name, not a token)
+BOTO3_ARGUMENTS = {"AWS_ACCESS_KEY_ID": "aws_access_key_id", "AWS_SECRET_ACCESS_KEY": "aws_secret_access_key",
+                   SESSION_TOKEN: "aws_session_token", "AWS_DEFAULT_REGION": "region_name"}
 
 
 def unquote(value: str) -> str:
@@ -29,25 +33,58 @@ def unquote(value: str) -> str:
     return value
 
 
+def _value(environ: Mapping[str, str], name: str) -> str | None:
+    """NAME's own value, stripped and unquoted; None when unset or empty."""
+    value = unquote(environ.get(name, "").strip())
+    return value or None
+
+
 def read(environ: Mapping[str, str], name: str) -> str | None:
-    """The value of NAME, or of its alias; unquoted; None when unset or empty."""
-    for candidate in (name, ALIASES.get(name)):
-        if candidate and environ.get(candidate, "").strip():
-            return unquote(environ[candidate].strip())
-    return None
+    """The value of NAME's alias when that is set, else of NAME; unquoted; None
+    when neither is set. The alias wins as in the old scripts, which ran
+    `export NAME="$ALIAS"` whatever NAME held."""
+    alias = ALIASES.get(name)
+    alias_value = _value(environ, alias) if alias else None
+    return alias_value if alias_value is not None else _value(environ, name)
+
+
+def _overridden(environ: Mapping[str, str], name: str) -> bool:
+    """NAME is set, and its alias, set to another value, wins over it."""
+    own = _value(environ, name)
+    return own is not None and read(environ, name) != own
+
+
+def aws_variables(environ: Mapping[str, str]) -> dict[str, str]:
+    """The AWS variables in use, under the standard names, unquoted; unset ones
+    left out. The session token belongs to the AWS_ACCESS_KEY_ID it was issued
+    with: when an alias key replaces that one, the token stays behind (sent
+    with another key, AWS refuses the request)."""
+    values = {name: read(environ, name) for name in ALIASES}
+    if not _overridden(environ, "AWS_ACCESS_KEY_ID"):
+        values[SESSION_TOKEN] = _value(environ, SESSION_TOKEN)
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def alias_conflicts(environ: Mapping[str, str]) -> list[str]:
+    """A warning for each standard name an alias overrides with another value.
+    Names only: a warning never holds a value."""
+    warnings = [f"{alias} and {name} are both set and differ; {alias} is used, as the old scripts did"
+                for name, alias in ALIASES.items() if _overridden(environ, name)]
+    if _overridden(environ, "AWS_ACCESS_KEY_ID") and _value(environ, SESSION_TOKEN):
+        warnings.append(f"{SESSION_TOKEN} is not used: it belongs to AWS_ACCESS_KEY_ID, "
+                        f"which {ALIASES['AWS_ACCESS_KEY_ID']} overrides")
+    return warnings
 
 
 def boto3_credentials(environ: Mapping[str, str]) -> dict[str, str | None]:
-    """boto3 client arguments from the standard names or their aliases, unquoted.
+    """boto3 client arguments from the AWS variables in use (aws_variables).
 
     The commands the program runs (ECR tag moves, the ecs rollout) inherit
     the environment Pulumi was started with and read their credentials here,
     so no credential is ever one of their inputs: a rotated key, or a preview
     under other keys, shows no change and leaves nothing in the state."""
-    return {"aws_access_key_id": read(environ, "AWS_ACCESS_KEY_ID"),
-            "aws_secret_access_key": read(environ, "AWS_SECRET_ACCESS_KEY"),
-            "aws_session_token": read(environ, "AWS_SESSION_TOKEN"),
-            "region_name": read(environ, "AWS_DEFAULT_REGION")}
+    values = aws_variables(environ)
+    return {argument: values.get(name) for name, argument in BOTO3_ARGUMENTS.items()}
 
 
 def accepted_names(name: str) -> str:
@@ -57,9 +94,10 @@ def accepted_names(name: str) -> str:
 
 
 # What the CI load step exports: the state backend's secrets (from GitHub
-# only) and the secrets the program reads (from Doppler when a token is set).
+# only) and the secrets the program reads (from Doppler when a token is set):
+# the AWS variables (aws_variables) and these.
 BACKEND_SECRETS = ("PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE")
-PROGRAM_SECRETS = (*ALIASES, "SSH_PRIVATE_KEY", "WHATSAPP_API_TOKEN")
+PROGRAM_SECRETS = ("SSH_PRIVATE_KEY", "WHATSAPP_API_TOKEN")
 
 
 def _escape_command_data(text: str) -> str:
@@ -86,6 +124,7 @@ def ci_secrets(environ: Mapping[str, str], store: Mapping[str, str]) -> dict[str
     program's from STORE (Doppler's download, or ENVIRON itself), under the
     standard names, unquoted; unset ones are left out."""
     values = {name: environ.get(name, "") for name in BACKEND_SECRETS}
+    values |= aws_variables(store)
     values |= {name: read(store, name) or "" for name in PROGRAM_SECRETS}
     return {name: value for name, value in values.items() if value}
 
@@ -100,6 +139,8 @@ def main(environ: Mapping[str, str], fetch: Callable[[str], Mapping[str, str]] =
         store = fetch(token) if token else environ
     except doppler.DopplerError as error:
         sys.exit(f"components.environment: {error}")
+    for warning in alias_conflicts(store):
+        print(f"::warning::{warning}")
     export_to_github_env(ci_secrets(environ, store), environ["GITHUB_ENV"])
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pulumi
 
-from components import compose_to_ecs, environment, ssh_keys
+from components import compose_to_ecs, doppler, environment, ssh_keys
 from components.env_file import EnvFileError, render_env_file
 
 NAMESPACE = "whatsapp-miner"
@@ -62,6 +62,8 @@ class AwsCredentials:
     region: str
     host_login_script: pulumi.Output[str]
     """Shell lines exporting the credentials, fed to the host on stdin."""
+    session_token: pulumi.Output[str] | None = None
+    """Temporary credentials' token; None with a long-term key."""
 
 
 @dataclass(frozen=True)
@@ -266,21 +268,34 @@ def _secret(value: str) -> pulumi.Output[str]:
 
 
 def _aws_credentials(environ: Mapping[str, str], region_override: str | None) -> AwsCredentials:
-    values = {name: environment.read(environ, name) for name in environment.ALIASES}
+    values = environment.aws_variables(environ)
     if region_override:
         values["AWS_DEFAULT_REGION"] = region_override
-    missing = [environment.accepted_names(name) for name, value in values.items() if not value]
+    missing = [environment.accepted_names(name) for name in environment.ALIASES if name not in values]
     if missing:
         raise SettingsError("AWS credentials are missing from the environment: set " + ", ".join(missing))
-    script = "".join(
-        f"export {name}={shlex.quote(values[name])}\n" for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
-    )
+    token = values.get(environment.SESSION_TOKEN)
+    forwarded = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", environment.SESSION_TOKEN)
+    script = "".join(f"export {name}={shlex.quote(values[name])}\n" for name in forwarded if name in values)
     return AwsCredentials(
         access_key_id=_secret(values["AWS_ACCESS_KEY_ID"]),
         secret_access_key=_secret(values["AWS_SECRET_ACCESS_KEY"]),
         region=values["AWS_DEFAULT_REGION"],
         host_login_script=_secret(script),
+        session_token=_secret(token) if token else None,
     )
+
+
+def _require_secrets_of(env_name: str, read: _Reader, environ: Mapping[str, str]) -> None:
+    """Refuse secrets that `doppler run` took from another environment's config."""
+    for variable in doppler.ORIGIN_VARIABLES:
+        value = environment.read(environ, variable)
+        if value and not doppler.names_environment(variable, value, env_name):
+            raise SettingsError(
+                f"{variable}={value}: these secrets are from another environment than this stack's "
+                f"({NAMESPACE}:environment is {env_name} in {read.stack_file}); "
+                f"run `doppler run --config {env_name} -- pulumi ...`"
+            )
 
 
 def _host(read: _Reader, environ: Mapping[str, str]) -> str:
@@ -439,6 +454,7 @@ def load(get: Callable[[str], str | None], stack: str,
     if read.choice("role", ROLES, "environment") == "registry":
         return _registry(read, environ)
     env_name = read.required("environment", "the environment name, e.g. dev", pattern=r"[a-z][a-z0-9-]{0,19}")
+    _require_secrets_of(env_name, read, environ)
     target = read.choice("target", TARGETS)
     push = read.boolean("push", True)
     if target in ("ec2", "ecs") and not push:
@@ -506,5 +522,7 @@ def _registry(read: _Reader, environ: Mapping[str, str]) -> RegistrySettings:
 
 def from_stack(environ: Mapping[str, str]) -> Settings | RegistrySettings:
     """Settings of the stack Pulumi is running."""
+    for warning in environment.alias_conflicts(environ):
+        pulumi.log.warn(warning)
     config = pulumi.Config(NAMESPACE)
     return load(config.get, pulumi.get_stack(), environ)

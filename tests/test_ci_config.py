@@ -163,3 +163,12 @@ def test_prd_deploys_the_digest_its_own_runs_dev_job_verified():
     [prd_up] = [step for step in deploy["up-prd"]["steps"] if step.get("uses", "").startswith("pulumi/actions@")]
     pinned = yaml.safe_load(prd_up["with"]["config-map"])
     assert pinned == {"whatsapp-miner:imageDigest": {"value": "${{ needs.up-dev.outputs.digest }}"}}
+
+
+def test_every_job_that_passes_the_key_pair_passes_the_session_token_to_the_load_step():
+    setups = [step for _, step in steps() if step.get("uses") == "./.github/actions/pulumi-setup"]
+    assert len(setups) >= 3
+    for step in setups:
+        assert step["with"]["aws-session-token"] == "${{ secrets.AWS_SESSION_TOKEN }}"
+    action = yaml.safe_load((ROOT / ".github" / "actions" / "pulumi-setup" / "action.yml").read_text())
+    assert action["runs"]["steps"][-1]["env"]["AWS_SESSION_TOKEN"] == "${{ inputs.aws-session-token }}"
