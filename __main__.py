@@ -125,6 +125,7 @@ def deploy_on_host(settings: stack_settings.Settings, image_ref: pulumi.Output[s
         host=where,
         host_dir=settings.host_dir,
         project=settings.compose_project,
+        owner=f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}",
         env_file=settings.env_file,
         compose_file=Path("docker-compose.yml"),
         host_tool=Path("scripts/host-deploy"),

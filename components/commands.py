@@ -49,11 +49,12 @@ def remove_credentials_file(host_dir: str) -> str:
     return f"rm -f {shlex.quote(f'{host_dir}/{CREDENTIALS_FILE}')}"
 
 
-def claim_project(host_dir: str, project: str) -> str:
-    """Mark PROJECT in DIR as the teardown resource's: host-deploy `down` then
-    refuses a teardown from an older program version (see scripts/host-deploy)."""
+def claim_project(host_dir: str, project: str, owner: str) -> str:
+    """Mark PROJECT in DIR as the teardown resource's, owned by the stack OWNER:
+    host-deploy `down` then refuses a teardown from an older program version,
+    and `deploy` refuses a project another stack runs (see scripts/host-deploy)."""
     state = shlex.quote(f"{host_dir}/.deploy")
-    return f"mkdir -p {state} && touch {state}/{shlex.quote(f'teardown.{project}')}"
+    return f"mkdir -p {state} && printf '%s\\n' {shlex.quote(owner)} > {state}/{shlex.quote(f'teardown.{project}')}"
 
 
 def teardown(host_dir: str, project: str, remove_data: bool) -> str:

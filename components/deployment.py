@@ -48,6 +48,9 @@ class ComposeDeploymentArgs:
     """Project directory on the host; one per environment."""
     project: str
     """Compose project name; carries the environment."""
+    owner: str
+    """The stack the project belongs to (`organization/project/stack`): the
+    host refuses the project name when another stack's directory runs it."""
     env_file: pulumi.Output[str]
     """Content of the container .env (secret)."""
     compose_file: Path
@@ -98,26 +101,27 @@ class ComposeDeployment(pulumi.ComponentResource):
     def __init__(self, name: str, args: ComposeDeploymentArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("whatsapp-miner:deploy:ComposeDeployment", name, None, opts)
         self._connection = args.connection
-        self._command(
+        teardown = self._command(
             f"{name}-teardown",
-            create=commands.claim_project(args.host_dir, args.project),
+            create=commands.claim_project(args.host_dir, args.project, args.owner),
             delete=commands.teardown(args.host_dir, args.project, args.remove_data_on_destroy),
             # where the project lives
             triggers=[*([] if args.host_terminated_with_stack else [args.host]), args.host_dir, args.project],
         )
         self.status = self.verified_digest = None
         if args.deploy:
-            deploy = self._deploy(name, args)
+            deploy = self._deploy(name, args, claimed=teardown)
             self.status = deploy.stdout.apply(lambda out: json.dumps(parse_report(out)))
             self.verified_digest = pulumi.Output.all(deploy.stdout, args.image_ref).apply(
                 lambda values: verified_digest(*values)
             )
         self.register_outputs({"status": self.status, "verified_digest": self.verified_digest})
 
-    def _deploy(self, name: str, args: ComposeDeploymentArgs) -> pulumi.Resource:
+    def _deploy(self, name: str, args: ComposeDeploymentArgs, claimed: pulumi.Resource) -> pulumi.Resource:
         compose_digest = file_digest(args.compose_file)
         files = self._copy_files(name, args)
-        ready = [*files, self._command(
+        # The claim first: a moved hostDir is the same stack's only once claimed.
+        ready = [claimed, *files, self._command(
             f"{name}-env-file",
             create=commands.write_env_file(args.host_dir),
             stdin=args.env_file,

@@ -27,9 +27,7 @@ readonly ECR_STANDIN_PASSWORD="${ECR_STANDIN_HOST%%.*}-auth-token"
 # The test host's own Docker engine (own data root and socket): it holds no
 # image the tests build, so every deploy there pulls what it runs, as an EC2
 # host does. No iptables rules of its own (the build engine owns those).
-readonly HOST_DOCKER_DIR="$CI_LOG_DIR/host-docker"
-readonly HOST_DOCKER_HOST="unix://$HOST_DOCKER_DIR/docker.sock"
-readonly HOST_DOCKER_BRIDGE=wm-host0
+readonly HOST_DOCKER_HOST="unix://$CI_LOG_DIR/host-docker/docker.sock"
 STARTED_PIDS=()
 
 wait_for() {
@@ -53,26 +51,39 @@ start_dockerd() {
   wait_for dockerd docker info
 }
 
-# Both ways of keeping the host engine off docker0 that dockerd offers delete
-# it, the build engine's bridge, when it starts: `--bridge none`, and
-# `--default-address-pool` (daemon_unix.go, "Clear stale bridge network",
-# calls removeDefaultBridgeInterface). So: a default bridge of its own, and
-# the default pools, from which libnetwork takes only subnets no route uses.
-start_host_dockerd() {
-  if DOCKER_HOST="$HOST_DOCKER_HOST" docker info >/dev/null 2>&1; then return 0; fi
-  mkdir -p "$HOST_DOCKER_DIR"
-  echo '{}' >"$HOST_DOCKER_DIR/daemon.json"
-  if ! ip link show "$HOST_DOCKER_BRIDGE" >/dev/null 2>&1; then
-    ip link add "$HOST_DOCKER_BRIDGE" type bridge
-    ip addr add 10.213.255.1/24 dev "$HOST_DOCKER_BRIDGE"
-    ip link set "$HOST_DOCKER_BRIDGE" up
+# start_host_engine NAME BRIDGE ADDRESS: a dockerd of its own under
+# $CI_LOG_DIR/NAME (socket NAME/docker.sock), on its own default bridge
+# BRIDGE with ADDRESS. Both ways of keeping it off docker0 that dockerd
+# offers delete docker0, the build engine's bridge, when it starts:
+# `--bridge none`, and `--default-address-pool` (daemon_unix.go, "Clear stale
+# bridge network", calls removeDefaultBridgeInterface). So: a default bridge
+# of its own, and the default pools, from which libnetwork takes only subnets
+# no route uses. The test of an engine restart mid-deploy runs one too.
+start_host_engine() {
+  local name="$1" bridge="$2" address="$3" dir="$CI_LOG_DIR/$1"
+  if DOCKER_HOST="unix://$dir/docker.sock" docker info >/dev/null 2>&1; then return 0; fi
+  mkdir -p "$dir"
+  echo '{}' >"$dir/daemon.json"
+  if ! ip link show "$bridge" >/dev/null 2>&1; then
+    ip link add "$bridge" type bridge
+    ip addr add "$address" dev "$bridge"
+    ip link set "$bridge" up
   fi
-  dockerd --host "$HOST_DOCKER_HOST" --config-file "$HOST_DOCKER_DIR/daemon.json" \
-    --data-root "$HOST_DOCKER_DIR/data" --exec-root "$HOST_DOCKER_DIR/exec" --pidfile "$HOST_DOCKER_DIR/docker.pid" \
-    --bridge "$HOST_DOCKER_BRIDGE" --iptables=false --ip-masq=false \
-    >"$CI_LOG_DIR/host-dockerd.log" 2>&1 </dev/null &
+  dockerd --host "unix://$dir/docker.sock" --config-file "$dir/daemon.json" \
+    --data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$dir/docker.pid" \
+    --bridge "$bridge" --iptables=false --ip-masq=false \
+    >>"$dir.log" 2>&1 </dev/null &
   STARTED_PIDS+=("$!")
-  wait_for "the test host's dockerd" env DOCKER_HOST="$HOST_DOCKER_HOST" docker info
+  wait_for "the dockerd $name" env DOCKER_HOST="unix://$dir/docker.sock" docker info
+}
+
+# stop_host_engine NAME: stop that dockerd (it stops its containers first)
+# and wait until it has gone.
+stop_host_engine() {
+  local pid
+  pid="$(cat "$CI_LOG_DIR/$1/docker.pid" 2>/dev/null)" || return 0
+  kill "$pid" 2>/dev/null || return 0
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
 }
 
 # start_registry NAME ADDRESS [HTPASSWD]: a docker-registry serving on
@@ -137,7 +148,7 @@ start_moto() {
 start_services() {
   mkdir -p "$CI_LOG_DIR"
   start_dockerd
-  start_host_dockerd
+  start_host_engine host-docker wm-host0 10.213.255.1/24
   start_registry registry "127.0.0.1:$REGISTRY_PORT"
   start_ecr_standin
   start_moto
@@ -150,7 +161,13 @@ start_services() {
 }
 
 stop_services() {
-  local pid
+  local pid name
+  # Engines a test started (or restarted) are not this shell's children.
+  for name in "$CI_LOG_DIR"/*/docker.pid; do
+    [[ -f $name ]] || continue
+    name="${name%/docker.pid}"
+    [[ $name == */host-docker ]] || stop_host_engine "${name##*/}"
+  done
   for pid in "${STARTED_PIDS[@]}"; do
     kill "$pid" 2>/dev/null || true
   done

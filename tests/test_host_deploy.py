@@ -23,7 +23,8 @@ import pytest
 from components import cloud_init
 from tests.support import docker_env, test_host
 
-HOST_DEPLOY = Path(__file__).resolve().parent.parent / "scripts" / "host-deploy"
+REPO = Path(__file__).resolve().parent.parent
+HOST_DEPLOY = REPO / "scripts" / "host-deploy"
 SECRET = "s3cr3t value # with $dollar and \"quotes\""
 
 
@@ -124,6 +125,7 @@ def images(registry, test_base, run_id):
         "crash": docker_env.build_and_push(repo, "crash"),
         "crash-later": docker_env.build_and_push(repo, "crash-later"),
         "slow": docker_env.build_and_push(repo, "slow"),
+        "slow-start": docker_env.build_and_push(repo, "slow-start"),
         "migrate-fail": docker_env.build_and_push(repo, "migrate-fail"),
     }
 
@@ -469,17 +471,58 @@ def test_down_purge_of_a_renamed_project_keeps_the_files_of_the_project_that_rep
     new.run("down", "--volumes")
 
 
+def claim(app: HostProject, owner: str) -> None:
+    """What the stack's teardown resource writes when it is created (commands.claim_project)."""
+    (app.dir / ".deploy").mkdir(exist_ok=True)
+    (app.dir / ".deploy" / f"teardown.{app.name}").write_text(f"{owner}\n")
+
+
 def test_down_leaves_a_project_that_now_runs_from_another_directory(project, images, tmp_path):
     first = project()
+    claim(first, "organization/whatsapp-miner/dev")
     assert first.deploy(images["v1"]).code == 0
     moved = make_project(tmp_path / "moved", first.name)
-    assert moved.deploy(images["v1"]).code == 0  # recreated from the new directory
-    result = first.run("down", "--purge")
+    claim(moved, "organization/whatsapp-miner/dev")  # the same stack, its hostDir changed
+    deployed = moved.deploy(images["v1"])
+    assert deployed.code == 0, deployed.stderr  # recreated from the new directory
+    assert "moves from" in deployed.stderr
+    result = first.run("down", "--purge", "--from-stack")
     assert result.code == 0, result.stderr
-    assert "runs from" in result.stderr
+    assert "runs from" in result.stderr and result.report["result"] == "moved"
     assert set(moved.container_ids()) == {"miner", "classifier"}
     assert not (first.dir / ".env").exists()
     moved.run("down", "--volumes")
+
+
+@pytest.mark.parametrize("owner", ["organization/whatsapp-miner/dev-alice", None])
+def test_a_project_name_another_directory_runs_is_refused_before_anything_changes(project, images, tmp_path,
+                                                                                  owner):
+    first = project()
+    claim(first, "organization/whatsapp-miner/dev")
+    assert first.deploy(images["v1"]).code == 0
+    before = first.container_ids()
+    second = make_project(tmp_path / "second", first.name)
+    if owner:
+        claim(second, owner)
+    result = second.deploy(images["v2"])
+    assert result.code == 2
+    assert f"project {first.name} already runs from {first.dir}" in result.stderr
+    assert "(owner: organization/whatsapp-miner/dev)" in result.stderr and "services untouched" in result.stderr
+    assert result.report["result"] == "owned_elsewhere"
+    assert last_audit(second)["result"] == "owned_elsewhere"
+    assert first.container_ids() == before
+    assert_running_on(first.run("status"), images["v1"])
+
+
+def test_a_project_whose_directory_is_gone_is_taken_over(project, images, tmp_path):
+    first = project()
+    assert first.deploy(images["v1"]).code == 0
+    (first.dir / "docker-compose.yml").unlink()
+    second = make_project(tmp_path / "second", first.name)
+    result = second.deploy(images["v1"])
+    assert result.code == 0, result.stderr
+    assert "which is gone: it moves to" in result.stderr
+    assert_running_on(result, images["v1"])
 
 
 def test_a_redeploy_of_the_running_image_brings_back_a_service_stopped_by_hand(project, images):
@@ -516,6 +559,18 @@ def test_bad_arguments_exit_2_naming_the_problem(tmp_path, docker_engine, argv, 
     result = subprocess.run([str(HOST_DEPLOY), *argv], capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 2
     assert message in result.stderr
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report["result"] == ("pull_failed" if "pulled" in message else "refused")
+    assert message in report.get("message", result.stderr) and report["verified"] is False
+
+
+def test_a_usage_error_in_a_directory_with_state_is_audited(tmp_path, docker_engine):
+    app = make_project(tmp_path / "app", "usage-audited")
+    (app.dir / ".deploy").mkdir()
+    result = app.deploy("x", "--keep", "none")
+    assert result.code == 2 and result.report["message"] == "--keep 'none': expected a positive number of images"
+    assert last_audit(app)["result"] == "refused"
+    assert sorted(path.name for path in (app.dir / ".deploy").iterdir()) == ["audit.log"]
 
 
 def test_the_tests_run_the_compose_version_provisioned_hosts_install(docker_engine):
@@ -902,3 +957,80 @@ def test_an_image_built_for_another_architecture_is_refused_before_anything_chan
     assert result.report["result"] == "wrong_platform"
     assert app.container_ids() == before and app.migrations() == ["1"]
     assert_running_on(app.run("status"), images["v1"])
+
+
+def wait_for_the_gate(app: HostProject, deploy: subprocess.Popen, ref: str, engine: dict[str, str]) -> None:
+    """Until both services run REF: the deploy is in its health gate."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and deploy.poll() is None:
+        listing = subprocess.run(
+            ["docker", "ps", "--filter", f"label=com.docker.compose.project={app.name}",
+             "--filter", "label=com.docker.compose.oneoff=False", "--format", "{{.Image}}"],
+            env={**os.environ, **engine}, capture_output=True, text=True, check=True).stdout.split()
+        if listing == [ref] * 2:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"{ref} never started: {deploy.stderr.read() if deploy.poll() is not None else 'still deploying'}")
+
+
+FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"  # Debian's faketime
+
+
+@pytest.mark.parametrize(("image", "step", "code", "result"), [
+    ("slow-start", "+2h", 0, "deployed"),  # a forward step must not end a gate that is about to pass
+    ("unhealthy", "-2h", 5, "rolled_back"),  # nor a backward one stretch a gate that fails
+])
+def test_a_wall_clock_step_during_the_health_gate_moves_neither_its_deadline_nor_the_audit(
+        project, images, tmp_path, image, step, code, result):
+    assert Path(FAKETIME).exists(), "faketime is installed by scripts/setup"
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    clock = tmp_path / "wall-clock"
+    clock.write_text("+0\n")
+    # libfaketime moves what date and gettimeofday say, read anew from CLOCK on every call.
+    stepped = {"LD_PRELOAD": FAKETIME, "FAKETIME_TIMESTAMP_FILE": str(clock), "FAKETIME_NO_CACHE": "1"}
+    deploy = app.run("deploy", "--image", images[image], "--timeout", "20", background=True, env=stepped)
+    wait_for_the_gate(app, deploy, images[image], app.host_env())
+    clock.write_text(f"{step}\n")
+    out, err = deploy.communicate(timeout=120)
+    assert deploy.returncode == code, err
+    assert json.loads(out.splitlines()[-1])["result"] == result
+    assert 0 <= last_audit(app)["seconds"] < 60
+
+
+def services(command: str) -> None:
+    """Run COMMAND with scripts/services.sh's functions, as CI does."""
+    subprocess.run(["bash", "-c", f"source scripts/services.sh && {command}"], cwd=REPO, check=True, timeout=120)
+
+
+RESTARTED_ENGINE = "start_host_engine restart-docker wm-restart0 10.213.254.1/24"
+
+
+@pytest.fixture
+def restartable_engine(docker_engine) -> dict[str, str]:
+    """A Docker engine of the test's own (scripts/services.sh), to restart
+    without disturbing the tests that use the test host's engine."""
+    services(RESTARTED_ENGINE)
+    yield {"DOCKER_HOST": f"unix://{os.environ.get('CI_LOG_DIR', '/tmp/whatsapp-miner-ci')}/restart-docker/docker.sock"}
+    services("stop_host_engine restart-docker")
+
+
+def test_an_engine_restart_during_the_health_gate_is_waited_for_and_what_it_brings_back_verified(
+        tmp_path, images, restartable_engine, run_id):
+    app = make_project(tmp_path / "app", f"hd-{run_id}-restart")
+    engine = {**app.host_env(), **restartable_engine}
+    try:
+        assert app.deploy(images["v1"], env=restartable_engine).code == 0
+        deploy = app.run("deploy", "--image", images["slow-start"], "--timeout", "90", background=True,
+                         env=restartable_engine)
+        wait_for_the_gate(app, deploy, images["slow-start"], engine)  # healthy 5 s after it starts
+        services(f"stop_host_engine restart-docker && {RESTARTED_ENGINE}")
+        out, err = deploy.communicate(timeout=180)
+        assert deploy.returncode == 0, err
+        assert "the Docker engine is not answering: waiting for it" in err and "the Docker engine is back" in err
+        report = json.loads(out.splitlines()[-1])
+        assert report["verified"] is True and report["image"] == images["slow-start"]
+        status = app.run("status", env=restartable_engine)
+        assert status.code == 0 and status.report["image"] == images["slow-start"], status.stderr
+    finally:
+        docker_env.compose_down(app.name, app.dir, engine)

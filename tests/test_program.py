@@ -282,8 +282,10 @@ def test_only_the_teardown_takes_the_project_down_and_only_when_the_project_move
     teardown = run.named("app-teardown").inputs
     home = f"/home/ec2-user/whatsapp-miner/{env}"
     assert teardown["triggers"] == ["10.0.0.5:22", home, f"whatsapp-miner-{env}"]
-    # Its create marks the project as its own, so an older version's teardown leaves it running.
-    assert teardown["create"] == f"mkdir -p {home}/.deploy && touch {home}/.deploy/teardown.whatsapp-miner-{env}"
+    # Its create marks the project as the stack's: an older version's teardown leaves it running, and a
+    # deploy of the same name from another stack's directory is refused on the host.
+    assert teardown["create"] == (f"mkdir -p {home}/.deploy && printf '%s\\n' organization/whatsapp-miner/{env} "
+                                  f"> {home}/.deploy/teardown.whatsapp-miner-{env}")
     assert teardown["delete"] == (
         f"if [ -f {home}/host-deploy ]; then bash {home}/host-deploy down --dir {home} "
         f"--project whatsapp-miner-{env} --purge --from-stack; fi && rm -f {home}/.deploy/aws-credentials"
