@@ -1,5 +1,5 @@
-"""The config key table: the reader refuses what it does not hold, and every
-stack file keeps to it."""
+"""The config key table: the reader refuses what it does not hold, every stack
+file keeps to it, and docs/configuration.md is generated from it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from contextlib import chdir
 
 import pytest
 
-from components import config_keys, settings
+from components import config_keys, config_reference, settings
 from components.settings import SettingsError
 from tests.support.pulumi_program import ROOT, STACK_FILES, run_stack, stack_config
 from tests.test_program import doppler_env
@@ -78,3 +78,15 @@ def test_every_key_in_the_table_is_read_by_some_stack(tmp_path):
 
 def test_fargate_sizes_cover_exactly_the_ecs_cpu_choices():
     assert tuple(settings.FARGATE_MEMORY) == config_keys.ECS_CPU.choices
+
+
+def test_the_configuration_reference_is_generated_from_the_table():
+    doc = config_reference.DOC.read_text()
+    assert config_reference.updated(doc) == doc, (
+        f"docs/configuration.md differs from components/config_keys.py: run `{config_reference.COMMAND}`")
+
+
+def test_the_readme_leaves_the_key_table_to_the_reference():
+    readme = (ROOT / "README.md").read_text()
+    assert "[docs/configuration.md](docs/configuration.md)" in readme
+    assert "| `sshPort` |" not in readme
