@@ -296,7 +296,7 @@ def _require_secrets_of(env_name: str, read: _Reader, environ: Mapping[str, str]
         if value and not doppler.names_environment(variable, value, env_name):
             raise SettingsError(
                 f"{variable}={value}: these secrets are from another environment than this stack's "
-                f"({NAMESPACE}:environment is {env_name} in {read.stack_file}); "
+                f"({NAMESPACE}:{keys.ENVIRONMENT.name} is {env_name} in {read.stack_file}); "
                 f"run `doppler run --config {env_name} -- pulumi ...`"
             )
 
