@@ -316,6 +316,52 @@ def test_a_deploy_pulls_the_image_the_host_does_not_hold(project, registry, run_
     assert_running_on(result, ref)
 
 
+def with_sidecar(app: HostProject, image: str) -> None:
+    """Add to APP's compose file a service that runs IMAGE, not the deployed one."""
+    workload = (docker_env.WORKLOAD / "docker-compose.yml").read_text()
+    (app.dir / "docker-compose.yml").write_text(workload.replace("  migrate:\n", f"""  sidecar:
+    image: {image}
+    command: ["/app.sh", "serve"]
+    restart: unless-stopped
+    healthcheck: {{test: ["CMD", "/app.sh", "health"], interval: 1s, timeout: 2s, retries: 3}}
+  migrate:
+""", 1))
+
+
+def test_a_service_from_another_image_is_pulled_gated_and_verified_against_its_own_reference(
+        project, images, registry, run_id):
+    sidecar = docker_env.build_and_push(f"{registry}/host-deploy-sidecar-{run_id}", "ok", "sidecar")
+    app = project()
+    with_sidecar(app, sidecar)
+    assert not image_present(sidecar)
+    first = app.deploy(images["v1"])
+    assert first.code == 0, first.stderr
+    assert f"pulling {sidecar}" in first.stderr
+    services = first.report["services"]
+    assert services["sidecar"]["image_id"] == image_id(sidecar) and services["sidecar"]["health"] == "healthy"
+    assert services["miner"]["image_id"] == services["classifier"]["image_id"] == image_id(images["v1"])
+    before = app.container_ids()
+    second = app.deploy(images["v2"])
+    assert second.code == 0, second.stderr
+    assert app.container_ids()["sidecar"] == before["sidecar"]  # its image did not change
+    assert app.run("status").code == 0
+    with_sidecar(app, images["v1"])  # the file now wants another image than the one the sidecar runs
+    status = app.run("status")
+    assert status.code == 1
+    assert f"verify: sidecar runs {image_id(sidecar)}, expected {image_id(images['v1'])}" in status.stderr
+
+
+def test_a_service_whose_own_image_cannot_be_pulled_is_refused_before_anything_changes(project, images):
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    before = app.container_ids()
+    with_sidecar(app, "127.0.0.1:9/nowhere/sidecar:1")
+    result = app.deploy(images["v2"])
+    assert result.code == 2
+    assert "service sidecar: its image 127.0.0.1:9/nowhere/sidecar:1 cannot be found or pulled" in result.stderr
+    assert result.report["result"] == "pull_failed" and app.container_ids() == before
+
+
 @pytest.fixture(scope="module")
 def ecr_images(ecr_registry, moto, test_base, run_id) -> dict[str, str]:
     """Two versions in the ECR stand-in, which refuses anonymous pulls."""
