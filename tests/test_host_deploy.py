@@ -90,6 +90,11 @@ class HostProject:
         return marker.read_text().split() if marker.exists() else []
 
 
+def state(app: HostProject) -> dict:
+    """host-deploy's state: .deploy/state.json."""
+    return json.loads((app.dir / ".deploy" / "state.json").read_text())
+
+
 def image_id(ref: str) -> str:
     return docker_env.host("image", "inspect", "--format", "{{.Id}}", ref).stdout.strip()
 
@@ -397,7 +402,7 @@ def test_prune_keeps_the_newest_images_and_removes_the_oldest(project, images):
         assert app.deploy(images[version], "--keep", "2").code == 0, version
     assert not image_present(images["v1"])
     assert image_present(images["v2"]) and image_present(images["v3"])
-    history = (app.dir / ".deploy" / "history").read_text().split()
+    history = state(app)["history"].split()
     assert history == [images["v2"], images["v3"]]  # oldest first, as deploys append
 
 
@@ -493,7 +498,7 @@ def test_down_purge_removes_the_files_and_keeps_the_data_unless_asked(project, i
     assert result.code == 0, result.stderr
     assert app.container_ids() == {}
     assert sorted(path.name for path in app.dir.iterdir()) == [".deploy"]
-    assert not (app.dir / ".deploy" / "current").exists()
+    assert "current" not in state(app)
     assert volume_exists(f"{app.name}_data")
     wiped = project("wiped")
     assert wiped.deploy(images["v1"]).code == 0
@@ -595,6 +600,10 @@ def test_a_redeploy_of_the_running_image_brings_back_a_service_stopped_by_hand(p
         (["deploy", "--dir", "{dir}", "--project", "p", "--image", "--help"], "--image needs a value, got the option"),
         (["deploy", "--dir", "{dir}", "--project", "p", "--image", "x", "--migrate-timeout", "0"],
          "--migrate-timeout '0'"),
+        (["deploy", "--dir", "{dir}", "--project", "p", "--image", "x", "--timeout", "9" * 20],
+         f"--timeout '{'9' * 20}': expected a number of seconds from 1 to 86400"),
+        (["deploy", "--dir", "{dir}", "--project", "p", "--image", "x", "--keep", "101"],
+         "--keep '101': expected a number of images from 1 to 100"),
     ],
 )
 def test_bad_arguments_exit_2_naming_the_problem(tmp_path, docker_engine, argv, message):
@@ -614,7 +623,7 @@ def test_a_usage_error_in_a_directory_with_state_is_audited(tmp_path, docker_eng
     app = make_project(tmp_path / "app", "usage-audited")
     (app.dir / ".deploy").mkdir()
     result = app.deploy("x", "--keep", "none")
-    assert result.code == 2 and result.report["message"] == "--keep 'none': expected a positive number of images"
+    assert result.code == 2 and result.report["message"] == "--keep 'none': expected a number of images from 1 to 100"
     assert last_audit(app)["result"] == "refused"
     assert sorted(path.name for path in (app.dir / ".deploy").iterdir()) == ["audit.log"]
 
@@ -678,7 +687,7 @@ def test_a_deploy_interrupted_mid_migration_restores_and_verifies_what_ran(proje
     assert deploy.returncode == 5
     assert json.loads(stdout.splitlines()[-1])["result"] == "interrupted_restored"
     assert last_audit(app)["result"] == "interrupted_restored"
-    assert (app.dir / ".deploy" / "current").read_text().strip() == images["v1"]
+    assert state(app)["current"] == images["v1"]
     assert_running_on(app.run("status"), images["v1"])
     assert app.container_ids() == before
     assert one_off_containers(app) == []
@@ -717,7 +726,7 @@ def test_a_rollback_whose_target_fails_its_gate_restores_what_ran(project, image
     assert app.deploy(images["v1"]).code == 0
     assert app.deploy(images["v2"]).code == 0
     # The recorded previous image no longer passes its gate.
-    (app.dir / ".deploy" / "previous").write_text(images["crash"] + "\n")
+    (app.dir / ".deploy" / "state.json").write_text(json.dumps({**state(app), "previous": images["crash"]}))
     result = app.run("rollback", "--timeout", "60")
     assert result.code == 5, result.stderr
     assert result.report["result"] == "restored"
@@ -960,7 +969,7 @@ def test_a_rerun_after_a_kill_mid_up_does_not_migrate_the_same_image_again(proje
 def test_a_state_write_failing_after_a_verified_switch_says_what_runs(project, images):
     app = project()
     assert app.deploy(images["v1"]).code == 0
-    (app.dir / ".deploy" / "current.tmp").mkdir()  # the write of `current` fails; the lock's probe does not
+    (app.dir / ".deploy" / "state.json.tmp").mkdir()  # every state write fails; the lock's probe does not
     result = app.deploy(images["v2"])
     assert result.code == 6, result.stderr
     assert "could not be written: current is stale" in result.stderr
@@ -1080,3 +1089,44 @@ def test_an_engine_restart_during_the_health_gate_is_waited_for_and_what_it_brin
         assert status.code == 0 and status.report["image"] == images["slow-start"], status.stderr
     finally:
         docker_env.compose_down(app.name, app.dir, engine)
+
+
+def test_every_character_of_a_message_survives_the_json_report(tmp_path):
+    odd = tmp_path / 'a "quoted"\\path\twith a tab, ünïcode and a\nnewline'
+    result = subprocess.run([str(HOST_DEPLOY), "status", "--dir", str(odd), "--project", "p"],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2
+    assert json.loads(result.stdout.splitlines()[-1])["message"] == f"--dir {odd}: no docker-compose.yml there"
+
+
+def test_an_older_versions_state_files_are_read_into_the_state_once(project, images):
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    assert app.deploy(images["v2"]).code == 0
+    recorded = state(app)
+    (app.dir / ".deploy" / "state.json").unlink()
+    for name, value in recorded.items():  # one file per value, as host-deploy kept them before
+        (app.dir / ".deploy" / name).write_text(value + "\n")
+    result = app.deploy(images["v2"])
+    assert result.code == 0, result.stderr
+    assert result.report["result"] == "unchanged" and result.report["previous_image"] == images["v1"]
+    assert {name: value for name, value in state(app).items() if name != "lock.owner"} == {
+        name: value for name, value in recorded.items() if name != "lock.owner"}
+    assert not any((app.dir / ".deploy" / name).exists() for name in recorded)
+
+
+def test_the_callers_shell_settings_change_no_path_and_no_compose_call(project, images):
+    app = project()
+    # compose would prefer this file, and these settings would steer every compose call.
+    (app.dir / "compose.yaml").write_text("services:\n  intruder:\n    image: ${IMAGE}\n")
+    decoy = app.dir.parent / "decoy"
+    (decoy / app.dir.name).mkdir(parents=True)  # where `cd app` would go with CDPATH
+    steering = {"CDPATH": str(decoy), "COMPOSE_FILE": "compose.yaml",
+                "COMPOSE_PROFILES": "migrate", "COMPOSE_PROJECT_NAME": "intruder"}
+    argv = [str(HOST_DEPLOY), "deploy", "--dir", app.dir.name, "--project", app.name, "--image", images["v1"]]
+    done = subprocess.run(argv, cwd=app.dir.parent, env={**os.environ, **app.host_env(), **steering},
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.splitlines()[-1])  # CDPATH would also have printed a directory
+    assert report["verified"] is True and set(report["services"]) == {"miner", "classifier"}
+    assert set(app.container_ids()) == {"miner", "classifier"}  # no migrate, no intruder
