@@ -1015,14 +1015,18 @@ def test_an_image_built_for_another_architecture_is_refused_before_anything_chan
 
 
 def wait_for_the_gate(app: HostProject, deploy: subprocess.Popen, ref: str, engine: dict[str, str]) -> None:
-    """Until both services run REF: the deploy is in its health gate."""
+    """Until both services run REF (by image ID: `docker ps` shows no digest): the deploy is in its gate."""
+    def docker(*args: str) -> list[str]:
+        done = subprocess.run(["docker", *args], env={**os.environ, **engine}, capture_output=True, text=True,
+                              check=False)
+        return done.stdout.split()
+
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and deploy.poll() is None:
-        listing = subprocess.run(
-            ["docker", "ps", "--filter", f"label=com.docker.compose.project={app.name}",
-             "--filter", "label=com.docker.compose.oneoff=False", "--format", "{{.Image}}"],
-            env={**os.environ, **engine}, capture_output=True, text=True, check=True).stdout.split()
-        if listing == [ref] * 2:
+        expected = docker("image", "inspect", "--format", "{{.Id}}", ref)
+        ids = docker("ps", "-q", "--filter", f"label=com.docker.compose.project={app.name}",
+                     "--filter", "label=com.docker.compose.oneoff=False")
+        if expected and len(ids) == 2 and docker("inspect", "--format", "{{.Image}}", *ids) == expected * 2:
             return
         time.sleep(0.2)
     pytest.fail(f"{ref} never started: {deploy.stderr.read() if deploy.poll() is not None else 'still deploying'}")
@@ -1031,14 +1035,23 @@ def wait_for_the_gate(app: HostProject, deploy: subprocess.Popen, ref: str, engi
 FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"  # Debian's faketime
 
 
+def with_long_start_period(app: HostProject) -> None:
+    """Health `starting` until the first passing check: without a start period,
+    3 failing checks (3 s) turn a slow starter unhealthy; an unhealthy image
+    then stays `starting` and only the gate's deadline ends its gate."""
+    compose = app.dir / "docker-compose.yml"
+    compose.write_text(compose.read_text().replace("retries: 3\n", "retries: 3\n      start_period: 600s\n"))
+
+
 @pytest.mark.parametrize(("image", "step", "code", "result"), [
     ("slow-start", "+2h", 0, "deployed"),  # a forward step must not end a gate that is about to pass
-    ("unhealthy", "-2h", 5, "rolled_back"),  # nor a backward one stretch a gate that fails
+    ("unhealthy", "-2h", 5, "rolled_back"),  # nor a backward one stretch a gate that ends at its deadline
 ])
 def test_a_wall_clock_step_during_the_health_gate_moves_neither_its_deadline_nor_the_audit(
         project, images, tmp_path, image, step, code, result):
     assert Path(FAKETIME).exists(), "faketime is installed by scripts/setup"
     app = project()
+    with_long_start_period(app)
     assert app.deploy(images["v1"]).code == 0
     clock = tmp_path / "wall-clock"
     clock.write_text("+0\n")
@@ -1073,6 +1086,7 @@ def restartable_engine(docker_engine) -> dict[str, str]:
 def test_an_engine_restart_during_the_health_gate_is_waited_for_and_what_it_brings_back_verified(
         tmp_path, images, restartable_engine, run_id):
     app = make_project(tmp_path / "app", f"hd-{run_id}-restart")
+    with_long_start_period(app)
     engine = {**app.host_env(), **restartable_engine}
     try:
         assert app.deploy(images["v1"], env=restartable_engine).code == 0
