@@ -25,7 +25,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.support import docker_env, test_host
+from tests.support import docker_env, sshd_host
 from tests.support.pulumi_cli import ROOT, PulumiProject, copy_program, require_cli
 
 API_TOKEN = 'p@ss word # not a comment, $HOME stays, "quoted"'
@@ -84,12 +84,12 @@ def project_containers(project: str, engine: dict[str, str]) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def python_base(docker_engine, tmp_path_factory) -> str:
-    return test_host.python_base_image(tmp_path_factory.mktemp("debootstrap"))
+    return sshd_host.python_base_image(tmp_path_factory.mktemp("debootstrap"))
 
 
 @pytest.fixture(scope="module")
 def ssh_host(tmp_path_factory, moto):
-    host = test_host.start_rehearsal_host(tmp_path_factory.mktemp("sshd"), moto)
+    host = sshd_host.start_rehearsal_host(tmp_path_factory.mktemp("sshd"), moto)
     yield host
     host.stop()
 
@@ -120,7 +120,7 @@ def rehearsal(tmp_path_factory, ecr_registry, moto, python_base, ssh_host, run_i
                           "whatsapp-miner:environmentTags": json.dumps([env_name, f"{env_name}-prd"])})
     cli.up("registry")
     shutil.copy(ROOT / "tests" / "rehearsal" / "Pulumi.rehearsal.yaml", cli.workdir / "Pulumi.rehearsal.yaml")
-    cli.init("rehearsal", test_host.stack_config(ssh_host, python_base, env_name, host_dir))
+    cli.init("rehearsal", sshd_host.stack_config(ssh_host, python_base, env_name, host_dir))
     stack = Stack(cli, "rehearsal", host_dir, f"whatsapp-miner-{env_name}")
     yield stack
     if stack.containers():
@@ -184,7 +184,7 @@ def prd(rehearsal, first_run, ssh_host, python_base) -> Stack:
     cli, env_name = rehearsal.cli, f"{rehearsal_tag(rehearsal)}-prd"
     shutil.copy(cli.workdir / "Pulumi.rehearsal.yaml", cli.workdir / "Pulumi.rehearsal-prd.yaml")
     stack = Stack(cli, "rehearsal-prd", rehearsal.host_dir.parent / env_name, f"whatsapp-miner-{env_name}")
-    cli.init(stack.name, {**test_host.stack_config(ssh_host, python_base, env_name, stack.host_dir),
+    cli.init(stack.name, {**sshd_host.stack_config(ssh_host, python_base, env_name, stack.host_dir),
                           "whatsapp-miner:promoteFrom": rehearsal.name})
     yield stack
     cli.destroy(stack.name)
@@ -458,7 +458,7 @@ def test_a_new_host_dir_moves_the_project_and_cleans_the_old_dir(rehearsal):
 def test_a_new_host_gets_the_project_and_the_old_host_is_cleaned(rehearsal, ssh_host, tmp_path_factory, moto):
     # A second sshd with its own host key stands for a second host; both reach
     # the test host's dockerd, so the new host also gets its own directory.
-    second = test_host.start_rehearsal_host(tmp_path_factory.mktemp("sshd-2"), moto)
+    second = sshd_host.start_rehearsal_host(tmp_path_factory.mktemp("sshd-2"), moto)
     try:
         for key in ssh_host.workdir.glob("client_key*.pub"):
             second.authorize(key)
