@@ -26,7 +26,7 @@ import boto3
 import pytest
 
 from tests.support import docker_env, sshd_host
-from tests.support.pulumi_cli import ROOT, PulumiProject, copy_program, require_cli
+from tests.support.pulumi_cli import ROOT, PulumiProject, copy_program
 
 API_TOKEN = 'p@ss word # not a comment, $HOME stays, "quoted"'
 GREETING = "it's here"
@@ -100,8 +100,7 @@ def ecr_client(moto: str):
 
 
 @pytest.fixture(scope="module")
-def rehearsal(tmp_path_factory, ecr_registry, moto, python_base, ssh_host, run_id) -> Stack:
-    require_cli()
+def rehearsal(tmp_path_factory, pulumi_cli, ecr_registry, moto, python_base, ssh_host, run_id) -> Stack:
     work = tmp_path_factory.mktemp("rehearsal")
     env_name = f"rh-{run_id}"
     host_dir = work / "host" / env_name
@@ -502,8 +501,7 @@ def test_destroy_takes_the_project_down_removes_its_files_and_keeps_its_data(reh
     assert_no_secret_shown(rehearsal)
 
 
-def test_the_local_stack_is_the_readme_main_job(tmp_path, python_base):
-    require_cli()
+def test_the_local_stack_is_the_readme_main_job(tmp_path, pulumi_cli, python_base):
     env_name = f"lc-{uuid.uuid4().hex[:8]}"
     cli = PulumiProject(copy_program(tmp_path / "program"), tmp_path / "state", environ={})
     cli.init("local", {"whatsapp-miner:environment": env_name, "whatsapp-miner:baseImage": python_base,
