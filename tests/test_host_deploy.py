@@ -21,7 +21,7 @@ import boto3
 import pytest
 
 from components import cloud_init
-from tests.support import docker_env, test_host
+from tests.support import docker_env, sshd_host
 
 REPO = Path(__file__).resolve().parent.parent
 HOST_DEPLOY = REPO / "scripts" / "host-deploy"
@@ -844,7 +844,7 @@ def assert_one_verified_version(app: HostProject, ref: str) -> None:
 @pytest.fixture
 def ssh_host(tmp_path, docker_engine):
     """A real sshd whose sessions reach the test host's engine, as a deploy over SSH does."""
-    host = test_host.start_sshd(tmp_path / "sshd", session_env={
+    host = sshd_host.start_sshd(tmp_path / "sshd", session_env={
         **docker_env.host_env(tmp_path / "sshd" / "docker-config"), "PATH": os.environ["PATH"],
         "DEPLOY_ACTOR": "ssh-client"})
     yield host
