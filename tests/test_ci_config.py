@@ -164,3 +164,18 @@ def test_every_job_that_passes_the_key_pair_passes_the_session_token_to_the_load
         assert step["with"]["aws-session-token"] == "${{ secrets.AWS_SESSION_TOKEN }}"
     action = yaml.safe_load((ROOT / ".github" / "actions" / "pulumi-setup" / "action.yml").read_text())
     assert action["runs"]["steps"][-1]["env"]["AWS_SESSION_TOKEN"] == "${{ inputs.aws-session-token }}"
+
+
+def test_drift_fails_when_the_host_runs_another_digest_than_the_stacks_deployed_digest():
+    [(_, _, job)] = [(path, name, job) for path, name, job in jobs() if path.name == "drift.yml"]
+    steps_run = [step.get("run", "") for step in job["steps"]]
+    [check] = [step for step in job["steps"] if "-m components.drift_digest" in step.get("run", "")]
+    preview = next(index for index, step in enumerate(job["steps"]) if step.get("uses", "").startswith("pulumi/"))
+    assert job["steps"].index(check) > preview  # the CLI the pulumi action installed reads the output
+    assert check["if"] == "${{ !cancelled() }}"  # also when the preview found drift
+    assert check["shell"] == "bash"  # -o pipefail: host-status's own failure counts
+    read_output, compare = check["run"].splitlines()
+    assert read_output == 'deployed="$(pulumi stack output deployedDigest --stack "$STACK" || true)"'
+    assert compare.startswith('bash scripts/host-status "$STACK" | ')
+    assert compare.endswith('| .venv/bin/python -m components.drift_digest "$deployed"')
+    assert sum('scripts/host-status' in run for run in steps_run) == 1

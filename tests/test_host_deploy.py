@@ -256,6 +256,21 @@ def test_rollback_on_demand_restores_and_verifies_the_previous_image(project, im
     assert_running_on(result, images["v1"])
     assert result.report["previous_image"] == images["v2"]
     assert app.migrations() == ["1", "2"]  # rollback runs no migrations
+    # No teardown marker: the stack is not known here.
+    assert f"pulumi config set whatsapp-miner:imageDigest {result.report['digest']} -s <stack>" in result.stderr
+
+
+def test_a_rollback_prints_the_pin_that_makes_the_stack_agree(project, images):
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    assert app.deploy(images["v2"]).code == 0
+    # What the stack's teardown resource writes when it claims the project.
+    (app.dir / ".deploy" / f"teardown.{app.name}").write_text("organization/whatsapp-miner/prd\n")
+    result = app.run("rollback", "--timeout", "60")
+    assert result.code == 0, result.stderr
+    digest = "sha256:" + images["v1"].split("@sha256:")[1]
+    pin = f"pulumi config set whatsapp-miner:imageDigest {digest} -s organization/whatsapp-miner/prd"
+    assert pin in result.stderr
 
 
 def test_services_removed_from_compose_are_removed_as_orphans(project, images):
