@@ -15,6 +15,11 @@ def violation(name: str, prop: str, problem: str, fix: str) -> str:
     return f"{name}: {prop} {problem}; {fix}"
 
 
+def shown(value) -> str:
+    """VALUE as a message shows it; numbers arrive as floats (protobuf Struct), 2.0 reads as 2."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else repr(value)
+
+
 def is_secret_name(variable: str) -> bool:
     return bool(SECRET_NAME.search(variable.upper()))
 

@@ -6,7 +6,7 @@ root volume, the firewall's CIDRs) and tests/test_ecs_program.py (EFS).
 
 from __future__ import annotations
 
-from .common import violation
+from .common import shown, violation
 
 INSTANCE = "aws:ec2/instance:Instance"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
@@ -30,7 +30,7 @@ def imdsv2_hop_limit_1(name: str, type_: str, props) -> list[str]:
                                "set it to 'required' (IMDSv2 only)"))
     if options.get("httpPutResponseHopLimit") != 1:
         found.append(violation(name, "metadataOptions.httpPutResponseHopLimit",
-                               f"is {options.get('httpPutResponseHopLimit')!r}",
+                               f"is {shown(options.get('httpPutResponseHopLimit'))}",
                                "set it to 1 so containers cannot reach the instance role"))
     return found
 
