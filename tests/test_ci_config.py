@@ -80,7 +80,7 @@ def jobs():
 def test_every_pulumi_step_runs_the_cli_of_the_sdk_pin_from_a_v6_action():
     pin = re.search(r"^pulumi==(\S+)$", (ROOT / "requirements.txt").read_text(), re.MULTILINE).group(1)
     pulumi_steps = [(path, step) for path, step in steps() if step.get("uses", "").startswith("pulumi/actions@")]
-    assert len(pulumi_steps) == 4
+    assert len(pulumi_steps) == 5  # preview, two applies, drift, the smoke run's CLI install
     for path, step in pulumi_steps:
         assert str(step["with"]["pulumi-version"]) == pin, path.name
     for path in WORKFLOW_FILES:
@@ -179,3 +179,44 @@ def test_drift_fails_when_the_host_runs_another_digest_than_the_stacks_deployed_
     assert compare.startswith('bash scripts/host-status "$STACK" | ')
     assert compare.endswith('| .venv/bin/python -m components.drift_digest "$deployed"')
     assert sum('scripts/host-status' in run for run in steps_run) == 1
+
+
+def test_every_preview_and_apply_runs_the_policy_pack_which_the_setup_action_installs():
+    pulumi_steps = [(path.name, step) for path, step in steps() if path.name in ("preview.yml", "deploy.yml")
+                    and step.get("uses", "").startswith("pulumi/actions@")]
+    assert {step["with"]["command"] for _, step in pulumi_steps} == {"preview", "up"}
+    for name, step in pulumi_steps:
+        assert step["with"].get("policyPacks") == "policy", f"{name}: {step['with'].get('stack-name')}"
+    action = yaml.safe_load((ROOT / ".github" / "actions" / "pulumi-setup" / "action.yml").read_text())
+    assert any("-r policy/requirements.txt" in step.get("run", "") for step in action["runs"]["steps"])
+    assert (ROOT / "policy" / "PulumiPolicy.yaml").is_file()
+
+
+def smoke_job() -> dict:
+    return yaml.safe_load((ROOT / ".github" / "workflows" / "smoke.yml").read_text())["jobs"]["smoke"]
+
+
+def test_the_smoke_run_is_manual_or_weekly_from_main_never_a_pull_request():
+    triggers = yaml.safe_load((ROOT / ".github" / "workflows" / "smoke.yml").read_text())[True]
+    assert set(triggers) == {"workflow_dispatch", "schedule"}
+    assert smoke_job()["if"] == "github.ref == 'refs/heads/main'"
+
+
+def test_the_smoke_run_names_its_stacks_for_the_run_and_destroys_them_even_after_a_failure():
+    job = smoke_job()
+    assert job["env"]["SMOKE_RUN"] == "${{ github.run_id }}-${{ github.run_attempt }}"
+    runs = [step.get("run", "") for step in job["steps"]]
+    assert runs[-3:] == [f'bash scripts/smoke {action} "$SMOKE_RUN"' for action in ("up", "check", "down")]
+    assert job["steps"][-1]["if"] == "always()"
+    script = (ROOT / "scripts" / "smoke").read_text()
+    assert all(f'"smoke-$run-{kind}"' in script for kind in ("registry", "host", "ecs"))
+    assert "--policy-pack policy" in script and "scripts/host-status" in script
+    assert 0 < job["timeout-minutes"] <= 60 and "a run" in README.split("### Smoke run")[1].split("###")[0]
+
+
+def test_the_smoke_run_has_least_privilege_and_secrets_only_in_its_load_step():
+    job = smoke_job()
+    assert job["permissions"] == {"contents": "read"}
+    assert job["environment"] == "sandbox"
+    seeing = [step for step in job["steps"] if "secrets." in str(step)]
+    assert [step["uses"] for step in seeing] == ["./.github/actions/pulumi-setup"]

@@ -169,6 +169,13 @@ def test_first_deploy_from_an_empty_host(rehearsal, first_run):
     assert_no_secret_shown(rehearsal)
 
 
+def test_the_deployed_stacks_keep_the_policy_pack(rehearsal, first_run):
+    """What preview.yml and deploy.yml run: the real program's previews with the pack (README: "Policy pack")."""
+    for stack in ("registry", rehearsal.name):
+        done = rehearsal.cli.preview(stack, "--expect-no-changes", "--policy-pack", str(ROOT / "policy"))
+        assert "whatsapp-miner-guardrails" in done.stdout and "[mandatory]" not in done.stdout, stack
+
+
 def test_secrets_are_encrypted_in_the_state(rehearsal, first_run):
     state = rehearsal.cli.export(rehearsal.name)
     ciphertexts = json.dumps(state).count('"ciphertext"')
