@@ -16,7 +16,7 @@ import subprocess
 import pytest
 
 from policy.rules.catalog import RULES
-from tests.support.pulumi_cli import ROOT, PulumiProject, require_cli
+from tests.support.pulumi_cli import ROOT, PulumiProject
 from tests.support.pulumi_program import run_stack
 from tests.support.stack_shapes import PROVISIONED, run_every_shape
 from tests.test_provisioned_host import provisioned_env
@@ -74,8 +74,7 @@ def test_a_world_open_ssh_the_config_allows_explicitly_is_still_refused_by_the_p
 
 
 @pytest.fixture(scope="module")
-def cases(tmp_path_factory) -> PulumiProject:
-    require_cli()
+def cases(tmp_path_factory, pulumi_cli) -> PulumiProject:
     work = tmp_path_factory.mktemp("policy-cases")
     shutil.copytree(CASES, work / "program", ignore=shutil.ignore_patterns("__pycache__"))
     (work / "program" / ".venv").symlink_to(ROOT / ".venv")
