@@ -47,12 +47,13 @@ def registry_stack(settings: stack_settings.RegistrySettings) -> None:
 
 
 def image_to_run(settings: stack_settings.Settings, repository: SharedRepositoryRef | None,
-                 provider: aws.Provider | None) -> pulumi.Output[str]:
-    """`repository@sha256:...` (or a local image ID): pinned, promoted, or built here."""
+                 provider: aws.Provider | None) -> AppImage | TaggedImage:
+    """What makes the image reference (its `ref`: `repository@sha256:...` or a local image ID):
+    pinned, promoted, or built here."""
     build = AppImageArgs(context=".", repository=settings.image_name, tag=settings.image_tag,
                          base_image=settings.base_image, platform=settings.platform, push=settings.push)
     if repository is None:
-        return AppImage("app", build).ref
+        return AppImage("app", build)
     if settings.image_digest:
         digest: pulumi.Input[str] = settings.image_digest
     elif settings.promote_from:
@@ -62,7 +63,7 @@ def image_to_run(settings: stack_settings.Settings, repository: SharedRepository
             build, repository=repository.url, registry_id=repository.registry_id, provider=provider,
             base_name=settings.image_name,
         )).digest
-    return TaggedImage("app", TaggedImageArgs(repository, digest, settings.image_tag, settings.aws.region)).ref
+    return TaggedImage("app", TaggedImageArgs(repository, digest, settings.image_tag, settings.aws.region))
 
 
 def environment_stack(settings: stack_settings.Settings) -> None:
@@ -72,23 +73,23 @@ def environment_stack(settings: stack_settings.Settings) -> None:
         pulumi.export("repositoryUrl", repository.url)
     if settings.target.creates_aws_resources or settings.pushes_a_build:
         provider = aws_provider(settings.aws)  # to build (the ECR token), or to create the host or the services
-    image_ref = image_to_run(settings, repository, provider)
-    pulumi.export("imageRef", image_ref)
+    image = image_to_run(settings, repository, provider)
+    pulumi.export("imageRef", image.ref)
     match settings.target:
         case targets.SshHost(ssh=ssh, forward_aws_credentials=forward):
             # Which host the project lives on (a change moves it there and tears down the old one).
-            deployment = deploy_on_host(settings, image_ref, pulumi.Output.concat(ssh.host, f":{ssh.port}"),
+            deployment = deploy_on_host(settings, image, pulumi.Output.concat(ssh.host, f":{ssh.port}"),
                                         connection=ssh_connection(ssh),
                                         credentials=settings.aws.host_login_script if forward else None)
         case targets.ProvisionedHost() as new_host:
             host = provisioned_host(settings, new_host, repository, provider)
             # Its instance, not its address: a stop and start changes that, not the host.
-            deployment = deploy_on_host(settings, image_ref, host.instance_id, connection=host.connection,
+            deployment = deploy_on_host(settings, image, host.instance_id, connection=host.connection,
                                         host_terminated_with_stack=True)
         case targets.LocalDocker():
-            deployment = deploy_on_host(settings, image_ref, "localhost")
+            deployment = deploy_on_host(settings, image, "localhost")
         case targets.Ecs() as ecs:
-            deployment = deploy_on_ecs(settings, ecs, image_ref, repository, provider)
+            deployment = deploy_on_ecs(settings, ecs, image.ref, repository, provider)
     if settings.deploy:
         pulumi.export("deployedDigest", deployment.verified_digest)
         pulumi.export("status", deployment.status)
@@ -126,12 +127,12 @@ def provisioned_host(settings: stack_settings.Settings, new_host: targets.Provis
     return host
 
 
-def deploy_on_host(settings: stack_settings.Settings, image_ref: pulumi.Output[str], where: pulumi.Input[str], *,
+def deploy_on_host(settings: stack_settings.Settings, image: AppImage | TaggedImage, where: pulumi.Input[str], *,
                    connection: remote.ConnectionArgs | None = None, credentials: pulumi.Output[str] | None = None,
                    host_terminated_with_stack: bool = False) -> ComposeDeployment:
-    """On a host over SSH (CONNECTION), or on this machine."""
+    """On a host over SSH (CONNECTION), or on this machine; nothing there before IMAGE has its reference."""
     deployment = ComposeDeployment("app", ComposeDeploymentArgs(
-        image_ref=image_ref,
+        image_ref=image.ref,
         host=where,
         host_dir=settings.host_dir,
         project=settings.compose_project,
@@ -146,7 +147,7 @@ def deploy_on_host(settings: stack_settings.Settings, image_ref: pulumi.Output[s
         host_terminated_with_stack=host_terminated_with_stack,
         connection=connection,
         credentials_script=credentials,
-    ))
+    ), pulumi.ResourceOptions(depends_on=[image]))
     pulumi.export("host", connection.host if connection else "localhost")
     if connection:  # what scripts/host-status needs to reach host-deploy
         pulumi.export("sshUser", connection.user)
