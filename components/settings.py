@@ -20,7 +20,7 @@ from pathlib import Path
 import pulumi
 from pulumi.runtime import config as pulumi_config
 
-from components import compose_to_ecs, doppler, environment, ssh_keys
+from components import compose_to_ecs, doppler, environment, ssh_keys, targets
 from components import config_keys as keys
 from components.config_keys import NAMESPACE
 from components.env_file import EnvFileError, render_env_file
@@ -64,20 +64,6 @@ class AwsCredentials:
 
 
 @dataclass(frozen=True)
-class SshSettings:
-    """How to reach the EC2 host."""
-
-    host: pulumi.Input[str] | None
-    """None for a provisioned host until the program creates it."""
-    port: int
-    user: str
-    private_key: pulumi.Output[str]
-    host_key: pulumi.Input[str] | None
-    dial_error_limit: int
-    per_dial_timeout: int
-
-
-@dataclass(frozen=True)
 class RegistrySettings:
     """The `registry` stack: the one ECR repository every environment uses."""
 
@@ -90,49 +76,11 @@ class RegistrySettings:
 
 
 @dataclass(frozen=True)
-class ProvisionSettings:
-    """The EC2 host this stack creates (`provisionHost: true`)."""
-
-    instance_type: str
-    architecture: str
-    """`x86_64` or `aarch64`, from `platform`."""
-    subnet_id: str | None
-    """None: the default VPC's default subnet."""
-    ssh_cidrs: tuple[str, ...]
-    """Where SSH may come from; never the world unless the stack says so."""
-    elastic_ip: bool
-    ssm: bool
-    """Whether the instance role may be used by SSM Session Manager."""
-    volume_gb: int
-    cloud_init_timeout: int
-    """Seconds the first deploy waits for the host's cloud-init."""
-    authorized_key: str
-    """The deploy user's public key, derived from the SSH private key."""
-
-
-@dataclass(frozen=True)
-class EcsSettings:
-    """Where and how big the ecs target runs; its services come from the compose file."""
-
-    app: compose_to_ecs.ComposeApp
-    subnets: list[str]
-    security_groups: list[str]
-    assign_public_ip: bool
-    desired_counts: dict[str, int]
-    """Tasks per compose service."""
-    cpu: int
-    memory: int
-    log_retention_days: int
-    migrate_timeout: int
-    rollout_timeout: int
-
-
-@dataclass(frozen=True)
 class Settings:
     stack_file: str
     environment: str
-    target: str
-    """`ec2` (over SSH), `local` (this machine's Docker) or `ecs` (Fargate)."""
+    target: targets.Target
+    """Where it deploys: an existing host over SSH, a provisioned host, local Docker or ECS."""
     push: bool
     """Push to ECR; false builds a local image only (the `local` stack)."""
     deploy: bool
@@ -159,11 +107,7 @@ class Settings:
     """Each containerEnv variable's value (secret), for the ecs target's parameters."""
     health_timeout: int
     keep_host_images: int
-    forward_aws_credentials: bool
     aws: AwsCredentials | None
-    ssh: SshSettings | None
-    provision: ProvisionSettings | None
-    ecs: EcsSettings | None
 
     @property
     def pushes_a_build(self) -> bool:
@@ -315,7 +259,7 @@ def _private_key_variable(read: _Reader) -> str:
     return read.text(keys.SSH_PRIVATE_KEY_VAR, pattern=VARIABLE_NAME.pattern)
 
 
-def _ssh_settings(read: _Reader, environ: Mapping[str, str], provision: bool) -> SshSettings:
+def _ssh_settings(read: _Reader, environ: Mapping[str, str], provision: bool) -> targets.SshSettings:
     key_variable = _private_key_variable(read)
     private_key = environment.read(environ, key_variable)
     if not private_key:
@@ -328,7 +272,7 @@ def _ssh_settings(read: _Reader, environ: Mapping[str, str], provision: bool) ->
             if read.given(key) is not None:
                 raise read.error(key, f"unset when {keys.PROVISION_HOST.name} is true (the program creates the host "
                                       "and pins the host key it generated)")
-    return SshSettings(
+    return targets.SshSettings(
         host=None if provision else _host(read, environ),
         port=read.integer(keys.SSH_PORT),
         user=read.text(keys.SSH_USER, pattern=r"[a-z_][a-z0-9_-]*"),
@@ -379,7 +323,8 @@ def _ssh_cidrs(read: _Reader) -> tuple[str, ...]:
     return tuple(networks)
 
 
-def _provision_settings(read: _Reader, environ: Mapping[str, str], platform: str) -> ProvisionSettings:
+def _provisioned_host(read: _Reader, environ: Mapping[str, str], platform: str) -> targets.ProvisionedHost:
+    ssh = _ssh_settings(read, environ, provision=True)
     if platform not in HOST_ARCHITECTURES:
         raise read.error(keys.PLATFORM, "one of " + ", ".join(HOST_ARCHITECTURES) +
                          f" when {keys.PROVISION_HOST.name} is true", platform)
@@ -394,7 +339,8 @@ def _provision_settings(read: _Reader, environ: Mapping[str, str], platform: str
     except ValueError as error:
         raise SettingsError(f"{key_variable}: {error} ({keys.PROVISION_HOST.name} in {read.stack_file} installs "
                             "its public half on the host)") from None
-    return ProvisionSettings(
+    return targets.ProvisionedHost(
+        ssh=ssh,
         instance_type=read.text(keys.HOST_INSTANCE_TYPE, DEFAULT_INSTANCE_TYPES[platform],
                                 pattern=r"[a-z][a-z0-9-]*\.[a-z0-9]+"),
         architecture=HOST_ARCHITECTURES[platform],
@@ -430,7 +376,7 @@ def _container_env(read: _Reader, environ: Mapping[str, str],
         raise SettingsError(f"{error} (listed in {NAMESPACE}:{keys.CONTAINER_ENV.name} in {read.stack_file})") from None
 
 
-def _ecs_settings(read: _Reader) -> EcsSettings:
+def _ecs(read: _Reader) -> targets.Ecs:
     app = compose_to_ecs.load(COMPOSE_FILE)
     cpu = read.choice(keys.ECS_CPU)
     low, high, step = FARGATE_MEMORY[cpu]
@@ -438,7 +384,7 @@ def _ecs_settings(read: _Reader) -> EcsSettings:
     if not (low <= memory <= high and memory % step == 0):
         raise read.error(keys.ECS_MEMORY, f"{low} to {high} MiB in steps of {step} (Fargate, with "
                          f"{keys.ECS_CPU.name} {cpu})", memory)
-    return EcsSettings(
+    return targets.Ecs(
         app=app,
         subnets=read.ids(keys.ECS_SUBNETS, "subnet"),
         security_groups=read.ids(keys.ECS_SECURITY_GROUPS, "sg"),
@@ -491,7 +437,6 @@ def load(get: Callable[[str], str | None], stack: str, environ: Mapping[str, str
     return Settings(
         stack_file=read.stack_file,
         environment=env_name,
-        target=target,
         push=push,
         deploy=deploy,
         remove_data_on_destroy=read.boolean(keys.REMOVE_DATA_ON_DESTROY),
@@ -508,12 +453,20 @@ def load(get: Callable[[str], str | None], stack: str, environ: Mapping[str, str
         container_secrets=container_secrets,
         health_timeout=read.integer(keys.HEALTH_TIMEOUT),
         keep_host_images=read.integer(keys.KEEP_HOST_IMAGES),
-        forward_aws_credentials=target == "ec2" and forward,
         aws=_aws_credentials(environ, read.text(keys.AWS_REGION)) if push else None,
-        ssh=_ssh_settings(read, environ, provision) if target == "ec2" else None,
-        provision=_provision_settings(read, environ, platform) if provision else None,
-        ecs=_ecs_settings(read) if target == "ecs" else None,
+        target=_target(read, environ, kind=target, provision=provision, platform=platform, forward=forward),
     )
+
+
+def _target(read: _Reader, environ: Mapping[str, str], *, kind: str, provision: bool, platform: str,
+            forward: bool) -> targets.Target:
+    if kind == "ecs":
+        return _ecs(read)
+    if kind == "local":
+        return targets.LocalDocker()
+    if provision:
+        return _provisioned_host(read, environ, platform)
+    return targets.SshHost(ssh=_ssh_settings(read, environ, provision=False), forward_aws_credentials=forward)
 
 
 def _refuse_unknown_keys(config_keys: Iterable[str], stack_file: str) -> None:

@@ -217,6 +217,29 @@ def test_prd_promotes_the_digest_dev_verified_without_a_build(rehearsal, first_r
     assert rehearsal.status()["digest"] == digest  # dev is untouched
 
 
+def test_prd_with_nothing_to_promote_fails_and_writes_nothing_on_the_host(rehearsal, ssh_host, python_base):
+    """The stack it promotes from has verified nothing: the promotion's error stops the update before
+    any file, .env, credentials or teardown claim reaches the host (every host resource waits for it)."""
+    cli, unverified, stack = rehearsal.cli, "rehearsal-unverified", "rehearsal-nothing-to-promote"
+    host_dir = rehearsal.host_dir.parent / f"{rehearsal_tag(rehearsal)}-nothing-to-promote"
+    cli.init(unverified, {})  # never deployed: no deployedDigest
+    shutil.copy(cli.workdir / "Pulumi.rehearsal.yaml", cli.workdir / f"Pulumi.{stack}.yaml")
+    cli.init(stack, {**sshd_host.stack_config(ssh_host, python_base, f"{rehearsal_tag(rehearsal)}-prd", host_dir),
+                     "whatsapp-miner:composeProject": f"{rehearsal.project}-nothing-to-promote",
+                     "whatsapp-miner:promoteFrom": unverified})
+    try:
+        failed = cli.up(stack, check=False)
+        assert failed.returncode != 0
+        assert f"stack organization/whatsapp-miner/{unverified} has no output deployedDigest" in \
+            failed.stdout + failed.stderr
+        assert not host_dir.exists() or not any(host_dir.rglob("*"))
+        resources = cli.export(stack)["deployment"].get("resources") or []
+        assert not [r["urn"] for r in resources if r["type"].startswith("command:")]
+    finally:
+        for name in (stack, unverified):
+            cli.run("stack", "rm", "--yes", "--force", "--stack", name)
+
+
 def rehearsal_tag(stack: Stack) -> str:
     """The stack's environment tag: its environment's name."""
     return stack.cli.run("config", "get", "--stack", stack.name, "whatsapp-miner:environment").stdout.strip()
