@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 MIGRATE_PROFILE = "migrate"
-# Compose key -> what it becomes on ECS (the README's table says the same).
+# Compose key -> what it becomes on ECS (docs/target-ecs.md's table says the same).
 SERVICE_KEYS = {
     "image": "must be ${IMAGE...}: replaced by the pushed digest",
     "env_file": "must be .env: ENV_NAME as a variable, containerEnv as SSM secrets",

@@ -99,7 +99,7 @@ HOST_AWS_CREDENTIALS = Key("hostAwsCredentials", "choice", None, EC2,
 HEALTH_TIMEOUT = Key("healthTimeout", "integer", 120, HOSTS, "seconds the health gate waits")
 KEEP_HOST_IMAGES = Key("keepHostImages", "integer", 3, HOSTS, "images of this project kept on the host")
 PROVISION_HOST = Key("provisionHost", "boolean", False, EC2,
-                     "the stack creates its EC2 host (see \"A provisioned host\" in the README); `host` and "
+                     "the stack creates its EC2 host (see \"A provisioned host\" in docs/target-host.md); `host` and "
                      "`sshHostKey` must then be unset, `sshPort` 22")
 HOST_SSH_CIDRS = Key("hostSshCidrs", "list", None, PROVISIONED,
                      "JSON list of CIDRs SSH may come from, e.g. `[\"203.0.113.7/32\"]`; `0.0.0.0/0` or `::/0` "

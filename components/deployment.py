@@ -2,7 +2,7 @@
 
 Target `ec2` runs everything over SSH with pulumi_command.remote; target
 `local` runs the same commands on this machine with pulumi_command.local.
-How pulumi-command 1.2.1 treats a change shapes this file (README, "What a
+How pulumi-command 1.2.1 treats a change shapes this file (docs/operations.md, "What a
 change does"):
 
 - only `triggers` replace a command (the new one created, then the old one's

@@ -7,7 +7,7 @@ the stack so that the very first connection is verified. The host is ready
 when cloud-init has finished: every connection it hands out carries that
 dependency.
 
-The host key trade-off (README, "A provisioned host"): its private half is in
+The host key trade-off (docs/target-host.md, "A provisioned host"): its private half is in
 the user-data and in the Pulumi state (a secret there). User-data can be read
 by anyone allowed `ec2:DescribeInstanceAttribute` and from the instance
 metadata service, which IMDSv2 with hop limit 1 keeps from the containers.

@@ -1,6 +1,6 @@
 """The guardrails policy pack: every rule of rules/catalog.py as a mandatory policy.
 
-Run with `pulumi preview --policy-pack policy` (README: "Policy pack").
+Run with `pulumi preview --policy-pack policy` (docs/ci.md: "Policy pack").
 """
 
 from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy

@@ -1,4 +1,4 @@
-"""CI configuration keeps to what the README documents."""
+"""CI configuration keeps to what docs/ci.md (and the README's two commands) document."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from pathlib import Path
 
 import yaml
 
+from tests.support import docs
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW_FILES = sorted((ROOT / ".github").glob("**/*.yml"))
-README = (ROOT / "README.md").read_text()
 # `uses: owner/repo@<commit>  # vX.Y.Z`: the commit runs, the comment names the
-# release it was checked against (README: "Re-verifying the pins").
+# release it was checked against (docs/ci.md: "Pins").
 PINNED_USES = re.compile(r"^\s*(- )?uses: [\w.-]+/[\w./-]+@[0-9a-f]{40}  # v\d+\.\d+\.\d+$")
 PINNED_IMAGE = re.compile(r"^[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}$")
 
@@ -34,13 +35,13 @@ def refers_to_this_repo(line: str) -> bool:
     return False
 
 
-def test_every_repo_command_a_workflow_runs_is_the_one_the_readme_documents():
+def test_every_repo_command_a_workflow_runs_is_the_one_the_ci_page_documents():
     checked = 0
     for path, step in steps():
         for line in step.get("run", "").splitlines():
             if refers_to_this_repo(line):
                 checked += 1
-                assert line.strip() in README, f"{path.name}: `{line.strip()}` is not in the README"
+                assert docs.mentions("ci.md", line.strip()), f"{path.name}: `{line.strip()}` is not in docs/ci.md"
     assert checked >= 4
 
 
@@ -67,7 +68,7 @@ def test_every_container_image_is_pinned_by_digest_with_its_tag():
 
 
 def test_ci_runs_the_readme_test_command():
-    assert "bash scripts/test" in README
+    assert "bash scripts/test" in docs.code_blocks("README.md", "The two commands")[0].splitlines()
     assert "exec bash scripts/test" in (ROOT / ".ci" / "run").read_text()
 
 
@@ -145,7 +146,8 @@ def test_drift_previews_with_the_apply_secrets_in_a_main_only_environment_of_its
     # Every input is diffed: read-only preview values would always show drift.
     [(_, _, job)] = [(path, name, job) for path, name, job in jobs() if path.name == "drift.yml"]
     assert job["environment"] == "${{ matrix.stack }}-drift"
-    assert "`dev-drift` and\n   `prd-drift`" in README and "deployment branches `main` only" in README
+    assert docs.mentions("ci.md", "`dev-drift` and `prd-drift`", "Setting it up")
+    assert docs.mentions("ci.md", "deployment branches `main` only")
 
 
 def test_prd_deploys_the_digest_its_own_runs_dev_job_verified():
@@ -211,7 +213,8 @@ def test_the_smoke_run_names_its_stacks_for_the_run_and_destroys_them_even_after
     script = (ROOT / "scripts" / "smoke").read_text()
     assert all(f'"smoke-$run-{kind}"' in script for kind in ("registry", "host", "ecs"))
     assert "--policy-pack policy" in script and "scripts/host-status" in script
-    assert 0 < job["timeout-minutes"] <= 60 and "a run" in README.split("### Smoke run")[1].split("###")[0]
+    assert 0 < job["timeout-minutes"] <= 60
+    assert docs.mentions("ci.md", f"`timeout-minutes: {job['timeout-minutes']}`", "Smoke run")
 
 
 def test_the_smoke_run_has_least_privilege_and_secrets_only_in_its_load_step():

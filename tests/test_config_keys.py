@@ -10,6 +10,7 @@ import pytest
 
 from components import config_keys, config_reference, settings
 from components.settings import SettingsError
+from tests.support import docs
 from tests.support.pulumi_program import ROOT, STACK_FILES, run_stack, stack_config
 from tests.test_program import doppler_env
 
@@ -87,6 +88,7 @@ def test_the_configuration_reference_is_generated_from_the_table():
 
 
 def test_the_readme_leaves_the_key_table_to_the_reference():
-    readme = (ROOT / "README.md").read_text()
-    assert "[docs/configuration.md](docs/configuration.md)" in readme
-    assert "| `sshPort` |" not in readme
+    assert "docs/configuration.md" in docs.links("README.md")
+    for page in docs.pages():
+        if page != "configuration.md":
+            assert not docs.mentions(page, "| `sshPort` |"), f"{page} repeats the key table"

@@ -661,7 +661,7 @@ def test_compose_v1_is_refused_up_front_naming_what_was_found(tmp_path, docker_e
     assert not (app.dir / ".deploy").exists()  # refused before anything was written
 
 
-# ---------------------------------------------------------------- faults (README, "Faults")
+# ---------------------------------------------------------------- faults (docs/host-deploy.md, "Faults")
 
 def one_off_containers(app: HostProject) -> list[str]:
     return docker_env.host("ps", "-aq", "--filter", f"label=com.docker.compose.project={app.name}",

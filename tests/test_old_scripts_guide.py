@@ -1,16 +1,15 @@
-"""README "Coming from the old scripts": every old command and flag has a row,
+"""docs/operations.md "Coming from the old scripts": every old command and flag has a row,
 and each row's new commands say what the program does (facts, not prose)."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-README = (ROOT / "README.md").read_text()
-SECTION = README.split("## Coming from the old scripts\n", 1)[1].split("\n### ", 1)[0].split("\n## ", 1)[0]
+from tests.support import docs
+
+PAGE, HEADING = "operations.md", "Coming from the old scripts"
 PREFIX = "doppler run --config {env} -- scripts/with-aws-env "
 # The old scripts and flags, and the commands that replace them, in order.
 OLD_TO_NEW = {
@@ -34,8 +33,7 @@ OLD_TO_NEW = {
 
 def table() -> list[tuple[str, str]]:
     """The table's rows: (old, new) cells."""
-    lines = [line for line in SECTION.splitlines() if line.startswith("| ") and line != "| old | new |"]
-    return [tuple(line.strip("| ").split(" | ", 1)) for line in lines]
+    return [(row[0], " | ".join(row[1:])) for row in docs.table_rows(PAGE, HEADING)]
 
 
 def rows() -> dict[str, list[str]]:
@@ -46,7 +44,7 @@ def rows() -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("old", OLD_TO_NEW)
 def test_every_old_command_has_a_row_with_its_new_commands(old):
-    assert old in rows(), f"README 'Coming from the old scripts' has no row for `{old}`"
+    assert old in rows(), f"docs/{PAGE} '{HEADING}' has no row for `{old}`"
     commands = [command for command in rows()[old] if command.startswith(("doppler ", "bash "))]
     assert commands == OLD_TO_NEW[old]
 
@@ -59,5 +57,5 @@ def test_no_row_that_runs_prd_promises_a_build_there():
 
 
 def test_the_wrapper_the_guide_names_is_there_and_executable():
-    wrapper = ROOT / "scripts" / "with-aws-env"
+    wrapper = docs.ROOT / "scripts" / "with-aws-env"
     assert wrapper.stat().st_mode & 0o111

@@ -63,7 +63,7 @@ def test_every_stack_shape_keeps_every_policy(shapes):
 
 
 def test_a_world_open_ssh_the_config_allows_explicitly_is_still_refused_by_the_pack(tmp_path):
-    # hostSshAllowWorld is the program's opt-in; the pack is the organisation's line (README: "Policy pack").
+    # hostSshAllowWorld is the program's opt-in; the pack is the organisation's line (docs/ci.md: "Policy pack").
     key = tmp_path / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     world = {"whatsapp-miner:hostSshCidrs": '["0.0.0.0/0"]', "whatsapp-miner:hostSshAllowWorld": "true"}

@@ -170,7 +170,7 @@ def test_first_deploy_from_an_empty_host(rehearsal, first_run):
 
 
 def test_the_deployed_stacks_keep_the_policy_pack(rehearsal, first_run):
-    """What preview.yml and deploy.yml run: the real program's previews with the pack (README: "Policy pack")."""
+    """What preview.yml and deploy.yml run: the real program's previews with the pack (docs/ci.md: "Policy pack")."""
     for stack in ("registry", rehearsal.name):
         done = rehearsal.cli.preview(stack, "--expect-no-changes", "--policy-pack", str(ROOT / "policy"))
         assert "whatsapp-miner-guardrails" in done.stdout and "[mandatory]" not in done.stdout, stack
@@ -291,7 +291,7 @@ def volume_exists(name: str) -> bool:
     return docker_env.host("volume", "inspect", name, check=False).returncode == 0
 
 
-# ---------------------------------------------------------------- What a change does (README)
+# ---------------------------------------------------------------- What a change does (docs/operations.md)
 
 def test_nothing_changed_runs_nothing_on_the_host(rehearsal, first_run):
     before, audits = rehearsal.containers(), rehearsal.audit_lines()
@@ -546,7 +546,7 @@ def test_the_local_stack_is_the_readme_main_job(tmp_path, pulumi_cli, python_bas
         assert (local.host_dir / ".env").stat().st_mode & 0o777 == 0o600
         cli.preview("local", "--expect-no-changes")
         # A deleted local image goes unnoticed (pulumi-docker's Read changes
-        # nothing); the README's way back is to replace the image resource.
+        # nothing); docs/operations.md's way back is to replace the image resource.
         image_name = f"whatsapp-miner:{env_name}"
         docker_env.run("docker", "image", "rm", "--force", image_name)
         assert cli.up_changes("local") == {}

@@ -1,4 +1,4 @@
-"""The three test tiers, by what a test needs (README, "Tests"):
+"""The three test tiers, by what a test needs (docs/testing.md, "Tiers"):
 
 1. nothing but this checkout, its virtualenv and local tools (bash,
    ssh-keygen, shellcheck, cloud-init): Pulumi mocks, pure functions, file
