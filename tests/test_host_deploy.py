@@ -70,11 +70,18 @@ class HostProject:
     def start_holding_lock(self, image: str) -> subprocess.Popen:
         """Start a deploy in the background; return once it holds the lock."""
         deploy = self.run("deploy", "--image", image, "--timeout", "60", background=True)
-        owner = self.dir / ".deploy" / "lock.owner"
         deadline = time.monotonic() + 60
-        while not owner.exists() and time.monotonic() < deadline:
+        while not self.holds_lock(deploy) and time.monotonic() < deadline:
             time.sleep(0.2)
         return deploy
+
+    def holds_lock(self, run: subprocess.Popen) -> bool:
+        """Whether RUN took the lock: it names itself in the state's `lock.owner`."""
+        try:
+            owner = json.loads((self.dir / ".deploy" / "state.json").read_text()).get("lock.owner", "")
+        except (FileNotFoundError, json.JSONDecodeError):
+            return False
+        return owner.startswith(f"pid {run.pid} ")
 
     def container_ids(self) -> dict[str, str]:
         listing = docker_env.host(
@@ -367,8 +374,8 @@ def test_a_service_from_another_image_is_pulled_gated_and_verified_against_its_o
     assert app.run("status").code == 0
     with_sidecar(app, images["v1"])  # the file now wants another image than the one the sidecar runs
     status = app.run("status")
-    assert status.code == 1
-    assert f"verify: sidecar runs {image_id(sidecar)}, expected {image_id(images['v1'])}" in status.stderr
+    assert status.code == 1 and status.report["verified"] is False
+    assert status.report["services"]["sidecar"]["image_id"] == image_id(sidecar)
 
 
 def test_a_service_whose_own_image_cannot_be_pulled_is_refused_before_anything_changes(project, images):
@@ -908,11 +915,9 @@ def test_a_deploy_whose_output_is_closed_early_finishes_verified(project, images
 def test_down_hung_up_midway_takes_the_project_down_and_audits(project, images):
     app = project()
     assert app.deploy(images["v1"]).code == 0
-    owner = app.dir / ".deploy" / "lock.owner"
-    owner.unlink()
     down = app.run("down", background=True)
     deadline = time.monotonic() + 60
-    while not owner.exists():
+    while not app.holds_lock(down):
         assert time.monotonic() < deadline and down.poll() is None, "down never took the lock"
         time.sleep(0.05)
     os.killpg(down.pid, signal.SIGHUP)
