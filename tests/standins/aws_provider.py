@@ -131,8 +131,10 @@ class AwsStandIn(p.Provider):
             return p.UpdateResponse({**request.olds, **request.news, **self._update(kind, request)})
         if not request.preview and resource_type(request) == REPOSITORY:
             self._configure_repository(news)
+            self._read_repository(news["name"])
         elif not request.preview and resource_type(request) == KMS_KEY:
             self._set_rotation(plain_map(request.olds)["keyId"], news)
+            self._read_key(plain_map(request.olds)["keyId"])
         return p.UpdateResponse({**request.olds, **request.news})
 
     def _update(self, kind: ResourceType, request: p.UpdateRequest) -> dict:
@@ -176,7 +178,26 @@ class AwsStandIn(p.Provider):
     def _create_key(self, inputs: dict) -> tuple[str, str]:
         key = self._client("kms").create_key(Description=inputs.get("description") or "")["KeyMetadata"]
         self._set_rotation(key["KeyId"], inputs)
+        self._read_key(key["KeyId"])
         return key["KeyId"], key["Arn"]
+
+    # The provider reads each resource back after its create and update (the Terraform SDK's
+    # create/update functions end in the read): the same calls here, so that a policy missing a
+    # read fails here as it would on AWS (tests/test_iam_enforced.py).
+
+    def _read_key(self, key_id: str) -> None:
+        """kms/key.go resourceKeyRead; ListResourceTags from the tags interceptor."""
+        kms = self._client("kms")
+        kms.describe_key(KeyId=key_id)
+        kms.get_key_policy(KeyId=key_id, PolicyName="default")
+        kms.get_key_rotation_status(KeyId=key_id)
+        kms.list_resource_tags(KeyId=key_id)
+
+    def _read_repository(self, name: str) -> None:
+        """ecr/repository.go resourceRepositoryRead; ListTagsForResource from the tags interceptor."""
+        ecr = self._ecr()
+        arn = ecr.describe_repositories(repositoryNames=[name])["repositories"][0]["repositoryArn"]
+        ecr.list_tags_for_resource(resourceArn=arn)
 
     def _set_rotation(self, key_id: str, inputs: dict) -> None:
         kms = self._client("kms")
@@ -189,6 +210,7 @@ class AwsStandIn(p.Provider):
             options["encryptionConfiguration"] = {key: item[key] for key in ("encryptionType", "kmsKey") if key in item}
         repository = ecr.create_repository(repositoryName=inputs["name"], **options)["repository"]
         self._configure_repository(inputs)
+        self._read_repository(inputs["name"])
         return {key: wrap(value) for key, value in {
             "arn": repository["repositoryArn"], "registryId": repository["registryId"],
             "repositoryUrl": repository["repositoryUri"],
@@ -209,6 +231,7 @@ class AwsStandIn(p.Provider):
     def _put_policy(self, inputs: dict) -> None:
         json.loads(inputs["policy"])  # the real provider validates the JSON too
         self._ecr().put_lifecycle_policy(repositoryName=inputs["repository"], lifecyclePolicyText=inputs["policy"])
+        self._ecr().get_lifecycle_policy(repositoryName=inputs["repository"])  # lifecycle_policy.go read
 
 
 if __name__ == "__main__":
