@@ -11,6 +11,8 @@ SSH is tests/test_rehearsal.py's. tests/test_rehearsal_ecs.py does the same for 
 
 from __future__ import annotations
 
+import base64
+import subprocess
 from dataclasses import dataclass
 
 import pytest
@@ -48,7 +50,9 @@ class Host:
         return reservations["Reservations"][0]["Instances"][0]
 
     def firewall(self, aws: Aws) -> dict:
-        group = self.instance(aws)["SecurityGroups"][0]["GroupId"]
+        # From the network interface: moto leaves the instance's own list empty when the
+        # groups came with a network interface spec (AWS fills both).
+        group = self.instance(aws)["NetworkInterfaces"][0]["Groups"][0]["GroupId"]
         return aws.client("ec2").describe_security_groups(GroupIds=[group])["SecurityGroups"][0]
 
 
@@ -130,6 +134,42 @@ def test_a_new_image_moves_the_tags_and_leaves_the_host(world, host):
     image = world.aws.client("ecr").describe_images(repositoryName=world.repository,
                                                     imageIds=[{"imageTag": host.env_name}])
     assert image["imageDetails"][0]["imageDigest"] == digest
+
+
+def user_data(world, host: Host) -> str:
+    attribute = world.aws.client("ec2").describe_instance_attribute(InstanceId=host.outputs["instanceId"],
+                                                                      Attribute="userData")
+    return base64.b64decode(base64.b64decode(attribute["UserData"]["Value"])).decode()
+
+
+def test_a_rotated_deploy_key_reaches_a_replaced_host_only(world, host, tmp_path):
+    """README, "What is applied once": user-data is ignored on the running host, and
+    `--replace` of the instance applies it."""
+    old_user_data = user_data(world, host)
+    key = tmp_path / "rotated"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "rotated", "-f", str(key)], check=True)
+    world.cli.environ["SSH_PRIVATE_KEY"] = key.read_text()
+    world.cli.preview(host.stack, "--expect-no-changes", *EXCLUDE_SSH)
+    assert changes(world, host.stack, "--replace", world.cli.urn(host.stack, "host-instance"), *EXCLUDE_SSH) == \
+        {"host-instance": "replace"}
+    host.outputs = world.cli.outputs(host.stack)
+    assert user_data(world, host) != old_user_data
+    assert key.with_suffix(".pub").read_text().split()[1] in user_data(world, host)
+
+
+def test_a_host_replaced_by_another_change_gets_the_current_user_data_too(world, host, tmp_path):
+    """ignore_changes keeps the old user-data only while the instance stays: a replacement
+    for another reason (here a new subnet, ForceNew) is created from the current inputs."""
+    ec2 = world.aws.client("ec2")
+    subnet = ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])["Subnets"][-1]
+    key = tmp_path / "rotated-again"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "again", "-f", str(key)], check=True)
+    world.cli.environ["SSH_PRIVATE_KEY"] = key.read_text()
+    world.cli.run("config", "set", "--stack", host.stack, "whatsapp-miner:hostSubnetId", subnet["SubnetId"])
+    assert changes(world, host.stack, *EXCLUDE_SSH)["host-instance"] == "replace"
+    host.outputs = world.cli.outputs(host.stack)
+    assert host.instance(world.aws)["SubnetId"] == subnet["SubnetId"]
+    assert key.with_suffix(".pub").read_text().split()[1] in user_data(world, host)
 
 
 def test_destroying_the_host_stack_terminates_the_instance_and_deletes_its_grants(world, host):
