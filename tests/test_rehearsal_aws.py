@@ -174,12 +174,12 @@ def test_a_host_replaced_by_another_change_gets_the_current_user_data_too(world,
 
 def test_destroying_the_host_stack_terminates_the_instance_and_deletes_its_grants(world, host):
     instance, group = host.instance(world.aws), host.firewall(world.aws)
-    role_names = [r["RoleName"] for r in world.aws.client("iam").list_roles()["Roles"]]
-    world.cli.destroy(host.stack)
-    ec2, iam = world.aws.client("ec2"), world.aws.client("iam")
-    assert host.instance(world.aws)["State"]["Name"] == "terminated"
-    assert ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": [group["GroupId"]]}])[
-        "SecurityGroups"] == []
+    iam = world.aws.client("iam")
     profile = instance["IamInstanceProfile"]["Arn"].rsplit("/", 1)[1]
+    (role,) = iam.get_instance_profile(InstanceProfileName=profile)["InstanceProfile"]["Roles"]
+    world.cli.destroy(host.stack)
+    assert host.instance(world.aws)["State"]["Name"] == "terminated"
+    assert world.aws.client("ec2").describe_security_groups(
+        Filters=[{"Name": "group-id", "Values": [group["GroupId"]]}])["SecurityGroups"] == []
     assert profile not in [p["InstanceProfileName"] for p in iam.list_instance_profiles()["InstanceProfiles"]]
-    assert set(r["RoleName"] for r in iam.list_roles()["Roles"]) < set(role_names)
+    assert role["RoleName"] not in [r["RoleName"] for r in iam.list_roles()["Roles"]]

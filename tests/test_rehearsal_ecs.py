@@ -33,14 +33,14 @@ def world(tmp_path_factory, aws_api, env_name) -> World:
     return start_world(tmp_path_factory.mktemp("aws-ecs"), aws_api, f"whatsapp-miner-{env_name}", [env_name])
 
 
-def network(aws: Aws) -> tuple[list[str], str]:
+def network(aws: Aws, name: str) -> tuple[list[str], str]:
     """Two subnets of moto's default VPC and a security group for the tasks."""
     ec2 = aws.client("ec2")
     vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
     # moto names a task's network interface only in a VPC with DNS hostnames (AWS's default VPCs have them).
     ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
     subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
-    group = ec2.create_security_group(GroupName=f"tasks-{len(subnets)}-{id(aws)}", Description="tasks", VpcId=vpc)
+    group = ec2.create_security_group(GroupName=f"{name}-tasks", Description="tasks", VpcId=vpc)
     return [subnet["SubnetId"] for subnet in subnets[:2]], group["GroupId"]
 
 
@@ -65,7 +65,7 @@ class EcsStack:
 
 @pytest.fixture(scope="module")
 def ecs_stack(world, env_name) -> EcsStack:
-    subnets, group = network(world.aws)
+    subnets, group = network(world.aws, env_name)
     stack = world.stack("aws-ecs", env_name, {
         "whatsapp-miner:imageDigest": world.push("ecs image 1"),
         "whatsapp-miner:ecsSubnets": json.dumps(subnets),
