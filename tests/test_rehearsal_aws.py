@@ -172,6 +172,18 @@ def test_a_host_replaced_by_another_change_gets_the_current_user_data_too(world,
     assert key.with_suffix(".pub").read_text().split()[1] in user_data(world, host)
 
 
+def test_an_address_changed_outside_pulumi_is_used_only_after_a_refresh(world, host):
+    """README, "A provisioned host": the engine reads the instance only on refresh."""
+    ec2 = world.aws.client("ec2")
+    address = ec2.allocate_address(Domain="vpc")
+    ec2.associate_address(AllocationId=address["AllocationId"], InstanceId=host.outputs["instanceId"])
+    world.cli.preview(host.stack, "--expect-no-changes", *EXCLUDE_SSH)
+    world.cli.up(host.stack, *EXCLUDE_SSH)
+    assert world.cli.outputs(host.stack)["publicIp"] == host.outputs["publicIp"] != address["PublicIp"]
+    world.cli.up(host.stack, "--refresh", *EXCLUDE_SSH)
+    assert world.cli.outputs(host.stack)["publicIp"] == address["PublicIp"]
+
+
 def test_destroying_the_host_stack_terminates_the_instance_and_deletes_its_grants(world, host):
     instance, group = host.instance(world.aws), host.firewall(world.aws)
     iam = world.aws.client("iam")

@@ -17,6 +17,7 @@ def _instance_outputs(client: Client, instance_id: str) -> dict:
     reservation = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]
     instance = reservation["Instances"][0]
     return {
+        "instanceType": instance["InstanceType"],
         "arn": f"arn:aws:ec2:{ec2.meta.region_name}:{reservation['OwnerId']}:instance/{instance_id}",
         "publicIp": instance.get("PublicIpAddress", ""), "privateIp": instance.get("PrivateIpAddress", ""),
         "publicDns": instance.get("PublicDnsName", ""), "subnetId": instance.get("SubnetId", ""),
@@ -93,8 +94,14 @@ def delete_instance(client: Client, instance_id: str, _state: dict) -> None:
     ec2.get_waiter("instance_terminated").wait(InstanceIds=[instance_id], WaiterConfig=WAIT)
 
 
+def read_instance(client: Client, instance_id: str) -> dict | None:
+    """resourceInstanceRead: a terminated instance is gone from the state."""
+    outputs = _instance_outputs(client, instance_id)
+    return None if outputs["instanceState"] in ("terminated", "shutting-down") else outputs
+
+
 INSTANCE = ResourceType(
-    create=create_instance, update=update_instance, delete=delete_instance,
+    create=create_instance, update=update_instance, delete=delete_instance, read=read_instance,
     # ec2_instance.go: ForceNew on ami, associate_public_ip_address, availability_zone, key_name,
     # subnet_id, private_ip and root_block_device.encrypted; instance_type, iam_instance_profile,
     # metadata_options and vpc_security_group_ids update in place.

@@ -31,6 +31,9 @@ class ResourceType:
     """The input pulumi-aws fills with `<logical name>-<7 hex>` when the program gives none."""
     unknown_after: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Input -> outputs the plan shows unknown when that input changes."""
+    read: Callable[[Client, str], dict | None] | None = None
+    """For a refresh, given the id: what AWS holds now (outputs, and inputs it can change), None when
+    it is gone. A type without one keeps its state as stored on refresh: its drift goes unseen."""
 
 
 def autoname(logical_name: str) -> str:

@@ -137,6 +137,16 @@ class AwsStandIn(p.Provider):
             self._read_key(plain_map(request.olds)["keyId"])
         return p.UpdateResponse({**request.olds, **request.news})
 
+    async def read(self, request: p.ReadRequest) -> p.ReadResponse:
+        kind = TYPES.get(resource_type(request))
+        if not kind or not kind.read:
+            return await super().read(request)
+        current = kind.read(self._client, request.resource_id)
+        if current is None:  # an empty id tells the engine the resource is gone
+            return p.ReadResponse(resource_id="", properties={}, inputs={})
+        return p.ReadResponse(resource_id=request.resource_id, inputs=request.inputs,
+                              properties={**request.properties, **{k: wrap(v) for k, v in current.items()}})
+
     def _update(self, kind: ResourceType, request: p.UpdateRequest) -> dict:
         olds, news = plain_map(request.olds), plain_map(request.news)
         if request.preview:
