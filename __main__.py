@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
+from pulumi_command import remote
 
 from components import settings as stack_settings
+from components import targets
 from components.deployment import ComposeDeployment, ComposeDeploymentArgs
 from components.ecs_deployment import EcsDeployment, EcsDeploymentArgs
 from components.host import ssh_connection
@@ -45,12 +47,13 @@ def registry_stack(settings: stack_settings.RegistrySettings) -> None:
 
 
 def image_to_run(settings: stack_settings.Settings, repository: SharedRepositoryRef | None,
-                 provider: aws.Provider | None) -> pulumi.Output[str]:
-    """`repository@sha256:...` (or a local image ID): pinned, promoted, or built here."""
+                 provider: aws.Provider | None) -> AppImage | TaggedImage:
+    """What makes the image reference (its `ref`: `repository@sha256:...` or a local image ID):
+    pinned, promoted, or built here."""
     build = AppImageArgs(context=".", repository=settings.image_name, tag=settings.image_tag,
                          base_image=settings.base_image, platform=settings.platform, push=settings.push)
     if repository is None:
-        return AppImage("app", build).ref
+        return AppImage("app", build)
     if settings.image_digest:
         digest: pulumi.Input[str] = settings.image_digest
     elif settings.promote_from:
@@ -60,7 +63,7 @@ def image_to_run(settings: stack_settings.Settings, repository: SharedRepository
             build, repository=repository.url, registry_id=repository.registry_id, provider=provider,
             base_name=settings.image_name,
         )).digest
-    return TaggedImage("app", TaggedImageArgs(repository, digest, settings.image_tag, settings.aws.region)).ref
+    return TaggedImage("app", TaggedImageArgs(repository, digest, settings.image_tag, settings.aws.region))
 
 
 def environment_stack(settings: stack_settings.Settings) -> None:
@@ -68,60 +71,68 @@ def environment_stack(settings: stack_settings.Settings) -> None:
     if settings.push:
         repository = shared_repository(settings.registry_stack, settings.image_tag, settings.stack_file)
         pulumi.export("repositoryUrl", repository.url)
-    if settings.provision or settings.ecs or settings.pushes_a_build:
+    if settings.target.creates_aws_resources or settings.pushes_a_build:
         provider = aws_provider(settings.aws)  # to build (the ECR token), or to create the host or the services
-    image_ref = image_to_run(settings, repository, provider)
-    pulumi.export("imageRef", image_ref)
-    deploy = deploy_on_ecs if settings.ecs else deploy_on_host
-    verified_digest, status = deploy(settings, image_ref, repository, provider)
+    image = image_to_run(settings, repository, provider)
+    pulumi.export("imageRef", image.ref)
+    match settings.target:
+        case targets.SshHost(ssh=ssh, forward_aws_credentials=forward):
+            # Which host the project lives on (a change moves it there and tears down the old one).
+            deployment = deploy_on_host(settings, image, pulumi.Output.concat(ssh.host, f":{ssh.port}"),
+                                        connection=ssh_connection(ssh),
+                                        credentials=settings.aws.host_login_script if forward else None)
+        case targets.ProvisionedHost() as new_host:
+            host = provisioned_host(settings, new_host, repository, provider)
+            # Its instance, not its address: a stop and start changes that, not the host.
+            deployment = deploy_on_host(settings, image, host.instance_id, connection=host.connection,
+                                        host_terminated_with_stack=True)
+        case targets.LocalDocker():
+            deployment = deploy_on_host(settings, image, "localhost")
+        case targets.Ecs() as ecs:
+            deployment = deploy_on_ecs(settings, ecs, image.ref, repository, provider)
     if settings.deploy:
-        pulumi.export("deployedDigest", verified_digest)
-        pulumi.export("status", status)
+        pulumi.export("deployedDigest", deployment.verified_digest)
+        pulumi.export("status", deployment.status)
 
 
-def deploy_on_ecs(settings: stack_settings.Settings, image_ref: pulumi.Output[str],
-                  repository: SharedRepositoryRef, provider: aws.Provider) -> tuple[pulumi.Output, pulumi.Output]:
-    ecs = EcsDeployment("app", EcsDeploymentArgs(
-        name=settings.compose_project,
-        image_ref=image_ref,
-        repository_arn=repository.arn,
-        environment=settings.environment,
-        secrets=settings.container_secrets,
-        settings=settings.ecs,
-        platform=settings.platform,
-        aws=settings.aws,
-        provider=provider,
+def deploy_on_ecs(settings: stack_settings.Settings, ecs: targets.Ecs, image_ref: pulumi.Output[str],
+                  repository: SharedRepositoryRef, provider: aws.Provider) -> EcsDeployment:
+    deployment = EcsDeployment("app", EcsDeploymentArgs(
+        name=settings.compose_project, image_ref=image_ref, repository_arn=repository.arn,
+        environment=settings.environment, secrets=settings.container_secrets,
+        app=ecs.app, subnets=ecs.subnets, security_groups=ecs.security_groups, assign_public_ip=ecs.assign_public_ip,
+        desired_counts=ecs.desired_counts, cpu=ecs.cpu, memory=ecs.memory, log_retention_days=ecs.log_retention_days,
+        migrate_timeout=ecs.migrate_timeout, rollout_timeout=ecs.rollout_timeout,
+        platform=settings.platform, region=settings.aws.region, provider=provider,
         remove_data_on_destroy=settings.remove_data_on_destroy,
     ))
-    pulumi.export("cluster", ecs.cluster_name)
-    return ecs.verified_digest, ecs.status
+    pulumi.export("cluster", deployment.cluster_name)
+    return deployment
 
 
-def deploy_on_host(settings: stack_settings.Settings, image_ref: pulumi.Output[str],
-                   repository: SharedRepositoryRef | None,
-                   provider: aws.Provider | None) -> tuple[pulumi.Output | None, pulumi.Output | None]:
-    """ec2 (an existing or a provisioned host, over SSH) or local."""
-    # Which host the project lives on (a change moves it there and tears down the old one).
-    ssh = settings.ssh
-    where = pulumi.Output.concat(ssh.host, f":{ssh.port}") if ssh and ssh.host else "localhost"
-    if settings.provision:
-        host = ProvisionedHost("host", ProvisionedHostArgs(
-            name=settings.compose_project,
-            settings=settings.provision,
-            ssh=settings.ssh,
-            repository_url=repository.url,
-            repository_arn=repository.arn,
-            provider=provider,
-        ))
-        ssh = host.ssh
-        where = host.instance_id  # not its address: a stop and start changes that, not the host
-        pulumi.export("instanceId", host.instance_id)
-        pulumi.export("publicIp", host.public_ip)
-        pulumi.export("privateIp", host.private_ip)
-        pulumi.export("hostKey", host.host_key)
-        pulumi.export("hostKeyFingerprint", host.host_key_fingerprint)
+def provisioned_host(settings: stack_settings.Settings, new_host: targets.ProvisionedHost,
+                     repository: SharedRepositoryRef, provider: aws.Provider) -> ProvisionedHost:
+    host = ProvisionedHost("host", ProvisionedHostArgs(
+        name=settings.compose_project, instance_type=new_host.instance_type, architecture=new_host.architecture,
+        subnet_id=new_host.subnet_id, ssh_cidrs=new_host.ssh_cidrs, elastic_ip=new_host.elastic_ip,
+        ssm=new_host.ssm, volume_gb=new_host.volume_gb, cloud_init_timeout=new_host.cloud_init_timeout,
+        authorized_key=new_host.authorized_key, login=ssh_connection(new_host.ssh),
+        repository_url=repository.url, repository_arn=repository.arn, provider=provider,
+    ))
+    pulumi.export("instanceId", host.instance_id)
+    pulumi.export("publicIp", host.public_ip)
+    pulumi.export("privateIp", host.private_ip)
+    pulumi.export("hostKey", host.host_key)
+    pulumi.export("hostKeyFingerprint", host.host_key_fingerprint)
+    return host
+
+
+def deploy_on_host(settings: stack_settings.Settings, image: AppImage | TaggedImage, where: pulumi.Input[str], *,
+                   connection: remote.ConnectionArgs | None = None, credentials: pulumi.Output[str] | None = None,
+                   host_terminated_with_stack: bool = False) -> ComposeDeployment:
+    """On a host over SSH (CONNECTION), or on this machine; nothing there before IMAGE has its reference."""
     deployment = ComposeDeployment("app", ComposeDeploymentArgs(
-        image_ref=image_ref,
+        image_ref=image.ref,
         host=where,
         host_dir=settings.host_dir,
         project=settings.compose_project,
@@ -133,17 +144,17 @@ def deploy_on_host(settings: stack_settings.Settings, image_ref: pulumi.Output[s
         keep_images=settings.keep_host_images,
         deploy=settings.deploy,
         remove_data_on_destroy=settings.remove_data_on_destroy,
-        host_terminated_with_stack=settings.provision is not None,
-        connection=ssh_connection(ssh) if ssh else None,
-        credentials_script=settings.aws.host_login_script if settings.forward_aws_credentials else None,
-    ))
-    pulumi.export("host", ssh.host if ssh else "localhost")
-    if ssh:  # what scripts/host-status needs to reach host-deploy
-        pulumi.export("sshUser", ssh.user)
-        pulumi.export("sshPort", ssh.port)
+        host_terminated_with_stack=host_terminated_with_stack,
+        connection=connection,
+        credentials_script=credentials,
+    ), pulumi.ResourceOptions(depends_on=[image]))
+    pulumi.export("host", connection.host if connection else "localhost")
+    if connection:  # what scripts/host-status needs to reach host-deploy
+        pulumi.export("sshUser", connection.user)
+        pulumi.export("sshPort", connection.port)
     pulumi.export("hostDir", settings.host_dir)
     pulumi.export("composeProject", settings.compose_project)
-    return deployment.verified_digest, deployment.status
+    return deployment
 
 
 stack = stack_settings.from_stack(os.environ)

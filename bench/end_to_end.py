@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.support import docker_env, test_host
+from tests.support import docker_env, sshd_host
 from tests.support.pulumi_cli import ROOT, PulumiProject, copy_program, require_cli
 
 RESULTS = ROOT / "bench" / "results" / "end-to-end.json"
@@ -61,7 +61,7 @@ def change_app(program: Path, label: str) -> None:
 class ManualFlow:
     """The old scripts' full deploy, step by step, into its own project."""
 
-    def __init__(self, work: Path, host: test_host.SshHost, repository_url: str, python_base: str, moto: str):
+    def __init__(self, work: Path, host: sshd_host.SshHost, repository_url: str, python_base: str, moto: str):
         self.program = copy_program(work / "manual-program")
         self.host, self.repository_url, self.python_base, self.moto = host, repository_url, python_base, moto
         self.host_dir = work / "host" / "manual"
@@ -104,7 +104,7 @@ class ManualFlow:
                  "--purge --volumes")
 
 
-def dev_stack(work: Path, host: test_host.SshHost, python_base: str, moto: str) -> tuple[PulumiProject, str]:
+def dev_stack(work: Path, host: sshd_host.SshHost, python_base: str, moto: str) -> tuple[PulumiProject, str]:
     """The registry stack and a dev stack (the rehearsal's stack file), both up."""
     env_name = f"bench-{uuid.uuid4().hex[:6]}"
     cli = PulumiProject(copy_program(work / "program"), work / "state", environ={
@@ -121,7 +121,7 @@ def dev_stack(work: Path, host: test_host.SshHost, python_base: str, moto: str) 
                           "whatsapp-miner:environmentTags": json.dumps([env_name])})
     cli.up("registry")
     shutil.copy(ROOT / "tests" / "rehearsal" / "Pulumi.rehearsal.yaml", cli.workdir / "Pulumi.bench.yaml")
-    cli.init("bench", test_host.stack_config(host, python_base, env_name, work / "host" / env_name))
+    cli.init("bench", sshd_host.stack_config(host, python_base, env_name, work / "host" / env_name))
     cli.up("bench")
     return cli, cli.outputs("registry")["repositoryUrl"]
 
@@ -137,8 +137,8 @@ def main() -> None:
     docker_env.ecr_standin_registry()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        python_base = test_host.python_base_image(work / "debootstrap")
-        host = test_host.start_rehearsal_host(work / "sshd", moto)
+        python_base = sshd_host.python_base_image(work / "debootstrap")
+        host = sshd_host.start_rehearsal_host(work / "sshd", moto)
         cli, repository_url = dev_stack(work, host, python_base, moto)
         manual = ManualFlow(work, host, repository_url, python_base, moto)
         manual.deploy()  # both start from a deployed version

@@ -55,7 +55,7 @@ MUTANTS = (
            "((!unchecked || NOW - ready_since >= SOAK)) && return 0", "return 0",
            (HOST_TESTS, "-k", "crashes_soon_after_start")),
     Mutant("prune scans history oldest first", "host-deploy: prune", "scripts/host-deploy",
-           'tac "$STATE_DIR/history"', 'cat "$STATE_DIR/history"',
+           '"$current" | tac | awk', '"$current" | awk',
            (HOST_TESTS, "-k", "side_by_side or prune_keeps_the_newest")),
     Mutant("a failed state write after the switch is ignored", "host-deploy: state", "scripts/host-deploy",
            'if ! record_state "$IMAGE_REF" "$previous"; then', "if false; then",

@@ -4,7 +4,7 @@ cloud-init installs Docker and the ECR credential helper from the Amazon
 Linux 2023 repositories, creates the deploy user with its authorized key,
 installs the stack's ed25519 host key (so the program can pin it before the
 first connection), and runs scripts/host-provision for the rest. It runs
-once per instance: the program ignores later changes to it (README,
+once per instance: the program ignores later changes to it (docs/target-host.md,
 "A provisioned host").
 """
 

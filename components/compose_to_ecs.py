@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 MIGRATE_PROFILE = "migrate"
-# Compose key -> what it becomes on ECS (the README's table says the same).
+# Compose key -> what it becomes on ECS (docs/target-ecs.md's table says the same).
 SERVICE_KEYS = {
     "image": "must be ${IMAGE...}: replaced by the pushed digest",
     "env_file": "must be .env: ENV_NAME as a variable, containerEnv as SSM secrets",
@@ -120,7 +120,8 @@ def _service(name: str, definition: object, volumes: tuple[str, ...], source: st
         if key not in SERVICE_KEYS:
             raise error(key, "not supported by the ecs target (supported: " + ", ".join(SERVICE_KEYS) + ")")
     if not IMAGE_VARIABLE.match(str(definition.get("image", ""))):
-        raise error("image", "expected ${IMAGE...}: the ecs target runs the image the program pushed")
+        raise error("image", "expected ${IMAGE...}: the ecs target runs only the image the program pushed "
+                    "(a service from another image, such as a Redis or a sidecar, runs on the host targets)")
     if definition.get("env_file", ".env") not in (".env", [".env"]):
         raise error("env_file", "expected .env: the ecs target sets ENV_NAME and the containerEnv secrets")
     profiles = definition.get("profiles", [])

@@ -2,7 +2,7 @@
 
 Target `ec2` runs everything over SSH with pulumi_command.remote; target
 `local` runs the same commands on this machine with pulumi_command.local.
-How pulumi-command 1.2.1 treats a change shapes this file (README, "What a
+How pulumi-command 1.2.1 treats a change shapes this file (docs/operations.md, "What a
 change does"):
 
 - only `triggers` replace a command (the new one created, then the old one's
@@ -20,7 +20,10 @@ change does"):
   directory or project name tears the old one down; its create marks the
   project as its own, so an older version's teardown leaves it running;
 - no `environment=` on remote commands (sshd refuses SSH setenv): values go
-  on stdin, and `add_previous_output_in_env` is off.
+  on stdin, and `add_previous_output_in_env` is off;
+- every command and copy waits for what the component's `depends_on` names
+  (the image reference): a failed build, tag move or promotion writes
+  nothing on the host, not even the teardown's claim.
 """
 
 from __future__ import annotations
@@ -101,6 +104,7 @@ class ComposeDeployment(pulumi.ComponentResource):
     def __init__(self, name: str, args: ComposeDeploymentArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("whatsapp-miner:deploy:ComposeDeployment", name, None, opts)
         self._connection = args.connection
+        self._waits_for = list(opts.depends_on) if opts and opts.depends_on else []
         teardown = self._command(
             f"{name}-teardown",
             create=commands.claim_project(args.host_dir, args.project, args.owner),
@@ -172,7 +176,7 @@ class ComposeDeployment(pulumi.ComponentResource):
                 source=pulumi.FileAsset(str(path)),
                 remote_path=f"{args.host_dir}/{remote_name}",
                 triggers=[args.host, file_digest(path)],
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=self._waits_for),
             )
             for label, path, remote_name in (
                 ("compose-file", args.compose_file, commands.COMPOSE_FILE),
@@ -183,7 +187,7 @@ class ComposeDeployment(pulumi.ComponentResource):
     def _command(self, name: str, *, secret_stdin: bool = False, depends_on: list[pulumi.Resource] | None = None,
                  **inputs) -> pulumi.Resource:
         """A command on the host: remote over SSH, or local for the local target."""
-        opts = pulumi.ResourceOptions(parent=self, depends_on=depends_on or [])
+        opts = pulumi.ResourceOptions(parent=self, depends_on=[*self._waits_for, *(depends_on or [])])
         if self._connection is None:
             logging = local.Logging.NONE if secret_stdin else local.Logging.STDOUT_AND_STDERR
             return local.Command(name, add_previous_output_in_env=False, logging=logging, opts=opts, **inputs)

@@ -34,7 +34,6 @@ from pulumi_command import local
 from components import compose_to_ecs, ecs_rollout
 from components.deployment import parse_report, verified_digest
 from components.image import digest_of
-from components.settings import AwsCredentials, EcsSettings
 
 APP_UID = 10001
 """The Dockerfile's USER: owner of the EFS access points' directories."""
@@ -57,11 +56,28 @@ class EcsDeploymentArgs:
     """ENV_NAME, a plain variable."""
     secrets: dict[str, pulumi.Output[str]]
     """containerEnv: each becomes an SSM SecureString parameter."""
-    settings: EcsSettings
+    app: compose_to_ecs.ComposeApp
+    """The compose file's services, migration and volumes."""
+    subnets: list[str]
+    """The tasks' subnets, one EFS mount target each."""
+    security_groups: list[str]
+    """The tasks' security groups; the EFS security group admits NFS from them."""
+    assign_public_ip: bool
+    desired_counts: dict[str, int]
+    """Tasks per compose service."""
+    cpu: int
+    """Fargate CPU units per task."""
+    memory: int
+    """MiB per task."""
+    log_retention_days: int
+    migrate_timeout: int
+    """Seconds the migration task may run."""
+    rollout_timeout: int
+    """Seconds the verification waits for the services' rollouts."""
     platform: str
     """e.g. linux/amd64: the task's CPU architecture."""
-    aws: AwsCredentials
-    """Region, and the credentials the rollout commands get in their environment."""
+    region: str
+    """The rollout commands'; they find the credentials in their own environment."""
     provider: aws.Provider
     remove_data_on_destroy: bool = False
     """Whether `pulumi destroy` deletes the EFS file system holding the compose volumes."""
@@ -114,13 +130,12 @@ class EcsDeployment(pulumi.ComponentResource):
     def __init__(self, name: str, args: EcsDeploymentArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("whatsapp-miner:deploy:EcsDeployment", name, None, opts)
         self._child = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        ecs = args.settings
-        app = ecs.app
-        region = args.aws.region
+        app = args.app
+        region = args.region
         aws_environment = {"AWS_DEFAULT_REGION": region}  # credentials: see components.environment.boto3_credentials
         cluster = aws.ecs.Cluster(f"{name}-cluster", name=args.name, opts=self._child)
         log_group = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"/ecs/{args.name}",
-                                            retention_in_days=ecs.log_retention_days, opts=self._child)
+                                            retention_in_days=args.log_retention_days, opts=self._child)
         parameters = {
             variable: aws.ssm.Parameter(f"{name}-secret-{variable}", name=f"/{args.name}/{variable}",
                                         type="SecureString", value=value, opts=self._child)
@@ -140,18 +155,19 @@ class EcsDeployment(pulumi.ComponentResource):
             lambda versions: {"ENV_NAME": args.environment, **({SECRETS_VERSION: ",".join(
                 f"{variable}:{version}" for variable, version in zip(parameters, versions, strict=True))}
                 if parameters else {})})
-        volumes, mounts = self._volumes(name, app.volumes, ecs, keep_data=not args.remove_data_on_destroy)
+        volumes, mounts = self._volumes(name, app.volumes, args.subnets, args.security_groups,
+                                        keep_data=not args.remove_data_on_destroy)
 
-        network = {"subnets": ecs.subnets, "security_groups": ecs.security_groups,
-                   "assign_public_ip": ecs.assign_public_ip}
+        network = {"subnets": args.subnets, "security_groups": args.security_groups,
+                   "assign_public_ip": args.assign_public_ip}
         task_definitions = {
             spec.name: aws.ecs.TaskDefinition(
                 f"{name}-taskdef-{spec.name}",
                 family=f"{args.name}-{spec.name}",
                 requires_compatibilities=["FARGATE"],
                 network_mode="awsvpc",
-                cpu=str(ecs.cpu),
-                memory=str(ecs.memory),
+                cpu=str(args.cpu),
+                memory=str(args.memory),
                 runtime_platform={"operating_system_family": "LINUX",
                                   "cpu_architecture": ARCHITECTURES[args.platform.split("/")[1]]},
                 execution_role_arn=execution_role.arn,
@@ -173,9 +189,9 @@ class EcsDeployment(pulumi.ComponentResource):
             migrated = [self._command(
                 f"{name}-migrate",
                 create=pulumi.Output.all(cluster.name, migration.arn).apply(lambda values: rollout_command(
-                    "migrate", cluster=values[0], task_definition=values[1], subnet=ecs.subnets,
-                    security_group=ecs.security_groups, assign_public_ip=ecs.assign_public_ip,
-                    timeout=ecs.migrate_timeout)),
+                    "migrate", cluster=values[0], task_definition=values[1], subnet=args.subnets,
+                    security_group=args.security_groups, assign_public_ip=args.assign_public_ip,
+                    timeout=args.migrate_timeout)),
                 # Migrations belong to a task definition revision: a new one migrates again.
                 triggers=[migration.arn],
                 environment=aws_environment,
@@ -187,7 +203,7 @@ class EcsDeployment(pulumi.ComponentResource):
                 name=spec.name,
                 cluster=cluster.arn,
                 task_definition=task_definitions[spec.name].arn,
-                desired_count=ecs.desired_counts[spec.name],
+                desired_count=args.desired_counts[spec.name],
                 launch_type="FARGATE",
                 network_configuration=network,
                 deployment_circuit_breaker={"enable": True, "rollback": True},
@@ -203,7 +219,7 @@ class EcsDeployment(pulumi.ComponentResource):
         digest = pulumi.Output.from_input(args.image_ref).apply(digest_of)
         create = pulumi.Output.all(cluster.name, targets, digest).apply(lambda values: rollout_command(
             "verify", cluster=values[0], service=[f"{s}={arn}" for s, arn in values[1].items()], digest=values[2],
-            timeout=ecs.rollout_timeout))
+            timeout=args.rollout_timeout))
         verify = self._command(
             f"{name}-verify",
             create=create,
@@ -218,24 +234,24 @@ class EcsDeployment(pulumi.ComponentResource):
         self.register_outputs({"status": self.status, "verified_digest": self.verified_digest,
                                "cluster_name": self.cluster_name})
 
-    def _volumes(self, name: str, volumes: tuple[str, ...], ecs: EcsSettings,
+    def _volumes(self, name: str, volumes: tuple[str, ...], subnets: list[str], security_groups: list[str],
                  keep_data: bool) -> tuple[list[dict], list]:
         """One encrypted EFS file system; an access point per compose volume; a mount target per subnet."""
         if not volumes:
             return [], []
         vpc_id = aws.ec2.get_subnet_output(
-            id=ecs.subnets[0], opts=pulumi.InvokeOutputOptions(parent=self, provider=self._child.provider)).vpc_id
+            id=subnets[0], opts=pulumi.InvokeOutputOptions(parent=self, provider=self._child.provider)).vpc_id
         # Like the host's data volume, the data outlives `pulumi destroy` unless removeDataOnDestroy.
         file_system = aws.efs.FileSystem(f"{name}-efs", encrypted=True, opts=pulumi.ResourceOptions.merge(
             self._child, pulumi.ResourceOptions(retain_on_delete=keep_data)))
         nfs = aws.ec2.SecurityGroup(
             f"{name}-nfs", vpc_id=vpc_id, description="NFS from the tasks to their EFS volumes",
             ingress=[{"protocol": "tcp", "from_port": NFS_PORT, "to_port": NFS_PORT,
-                      "security_groups": ecs.security_groups}],
+                      "security_groups": security_groups}],
             opts=self._child,
         )
         mounts = [aws.efs.MountTarget(f"{name}-efs-{subnet}", file_system_id=file_system.id, subnet_id=subnet,
-                                      security_groups=[nfs.id], opts=self._child) for subnet in ecs.subnets]
+                                      security_groups=[nfs.id], opts=self._child) for subnet in subnets]
         task_volumes = []
         for volume in volumes:
             access_point = aws.efs.AccessPoint(

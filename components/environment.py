@@ -119,14 +119,29 @@ def export_to_github_env(values: Mapping[str, str], github_env: str) -> None:
             env_file.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
 
 
+def program_secrets(store: Mapping[str, str]) -> dict[str, str]:
+    """The secrets the program reads, from STORE, under the standard names,
+    unquoted; unset ones are left out."""
+    values = aws_variables(store) | {name: read(store, name) or "" for name in PROGRAM_SECRETS}
+    return {name: value for name, value in values.items() if value}
+
+
 def ci_secrets(environ: Mapping[str, str], store: Mapping[str, str]) -> dict[str, str]:
     """The values a Pulumi job exports: the backend's from ENVIRON, the
-    program's from STORE (Doppler's download, or ENVIRON itself), under the
-    standard names, unquoted; unset ones are left out."""
-    values = {name: environ.get(name, "") for name in BACKEND_SECRETS}
-    values |= aws_variables(store)
-    values |= {name: read(store, name) or "" for name in PROGRAM_SECRETS}
-    return {name: value for name, value in values.items() if value}
+    program's from STORE (Doppler's download, or ENVIRON itself)."""
+    backend = {name: environ[name] for name in BACKEND_SECRETS if environ.get(name)}
+    return backend | program_secrets(store)
+
+
+def command_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """ENVIRON as a command outside the program sees it in a CI job (the Pulumi
+    CLI with an s3:// backend, scripts/host-status): the program's secrets
+    under the standard names, unquoted. The standard AWS names and the
+    session token are dropped first, so a token left behind (aws_variables)
+    does not reach the command beside a key it does not belong to."""
+    replaced = {*ALIASES, SESSION_TOKEN}
+    kept = {name: value for name, value in environ.items() if name not in replaced}
+    return kept | program_secrets(environ)
 
 
 def main(environ: Mapping[str, str], fetch: Callable[[str], Mapping[str, str]] = doppler.download) -> None:

@@ -1,10 +1,13 @@
-"""The target host: an existing EC2 instance reached over SSH."""
+"""The target host: an EC2 instance reached over SSH."""
 
 from __future__ import annotations
 
+import copy
+
+import pulumi
 from pulumi_command import remote
 
-from components.settings import SshSettings
+from components.targets import SshSettings
 
 
 def ssh_connection(ssh: SshSettings) -> remote.ConnectionArgs:
@@ -19,3 +22,12 @@ def ssh_connection(ssh: SshSettings) -> remote.ConnectionArgs:
         dial_error_limit=ssh.dial_error_limit,
         per_dial_timeout=ssh.per_dial_timeout,
     )
+
+
+def connection_to(host: pulumi.Input[str], host_key: pulumi.Input[str],
+                  login: remote.ConnectionArgs) -> remote.ConnectionArgs:
+    """LOGIN's user, key and retries, to HOST with its HOST_KEY pinned."""
+    connection = copy.copy(login)
+    connection.host = host
+    connection.host_key = host_key
+    return connection

@@ -7,7 +7,7 @@ the stack so that the very first connection is verified. The host is ready
 when cloud-init has finished: every connection it hands out carries that
 dependency.
 
-The host key trade-off (README, "A provisioned host"): its private half is in
+The host key trade-off (docs/target-host.md, "A provisioned host"): its private half is in
 the user-data and in the Pulumi state (a secret there). User-data can be read
 by anyone allowed `ec2:DescribeInstanceAttribute` and from the instance
 metadata service, which IMDSv2 with hop limit 1 keeps from the containers.
@@ -16,15 +16,14 @@ metadata service, which IMDSv2 with hop limit 1 keeps from the containers.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 from pulumi_command import local, remote
 
 from components import cloud_init, commands, ssh_keys
-from components.host import ssh_connection
-from components.settings import ProvisionSettings, SshSettings
+from components.host import connection_to
 
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{}"
 AMI_ARCHITECTURES = {"x86_64": "x86_64", "aarch64": "arm64"}
@@ -35,10 +34,23 @@ SSM_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 class ProvisionedHostArgs:
     name: str
     """Name tag of the host and its security group (the compose project's name)."""
-    settings: ProvisionSettings
-    """Size, network and options of the host, validated with the stack's settings."""
-    ssh: SshSettings
-    """How the deploy reaches hosts; the host and its key are filled in here."""
+    instance_type: str
+    architecture: str
+    """`x86_64` or `aarch64`: the AMI's and the compose binary's."""
+    subnet_id: str | None
+    """None: the default VPC's default subnet."""
+    ssh_cidrs: tuple[str, ...]
+    """Where SSH may come from."""
+    elastic_ip: bool
+    ssm: bool
+    """Whether the instance role may be used by SSM Session Manager."""
+    volume_gb: int
+    cloud_init_timeout: int
+    """Seconds the first connection waits for the host's cloud-init."""
+    authorized_key: str
+    """The deploy user's public key; cloud-init creates the connection's user with it."""
+    login: remote.ConnectionArgs
+    """How the deploy logs in (user, port, key, retries); the host and its key are set here."""
     repository_url: pulumi.Input[str]
     """The one repository the host pulls from; its registry gets the credential helper."""
     repository_arn: pulumi.Input[str]
@@ -74,12 +86,11 @@ class ProvisionedHost(pulumi.ComponentResource):
     host_key: pulumi.Output[str]
     """The pinned public host key, `ssh-ed25519 AAAA...`."""
     host_key_fingerprint: pulumi.Output[str]
-    ssh: SshSettings
-    """The deploy's SSH settings for this host, ready once cloud-init has finished."""
+    connection: remote.ConnectionArgs
+    """The deploy's connection to this host, ready once cloud-init has finished."""
 
     def __init__(self, name: str, args: ProvisionedHostArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("whatsapp-miner:deploy:ProvisionedHost", name, None, opts)
-        host = args.settings
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         invoke = pulumi.InvokeOutputOptions(parent=self, provider=args.provider)
         tags = {"Name": args.name}
@@ -100,17 +111,17 @@ class ProvisionedHost(pulumi.ComponentResource):
         self.host_key = pulumi.Output.unsecret(key_pair.apply(lambda pair: pair[1]))
         self.host_key_fingerprint = self.host_key.apply(ssh_keys.fingerprint)
 
-        vpc_id = (aws.ec2.get_subnet_output(id=host.subnet_id, opts=invoke).vpc_id if host.subnet_id
+        vpc_id = (aws.ec2.get_subnet_output(id=args.subnet_id, opts=invoke).vpc_id if args.subnet_id
                   else aws.ec2.get_vpc_output(default=True, opts=invoke).id)
-        v4 = [cidr for cidr in host.ssh_cidrs if ":" not in cidr]
-        v6 = [cidr for cidr in host.ssh_cidrs if ":" in cidr]
+        v4 = [cidr for cidr in args.ssh_cidrs if ":" not in cidr]
+        v6 = [cidr for cidr in args.ssh_cidrs if ":" in cidr]
         firewall = aws.ec2.SecurityGroup(
             f"{name}-firewall",
             vpc_id=vpc_id,
             # EC2's own character set, which the provider does not check (tests/test_aws_input_rules.py).
             description=f"{args.name}: SSH from the stack CIDRs, HTTPS out",
             ingress=[aws.ec2.SecurityGroupIngressArgs(
-                description="SSH", protocol="tcp", from_port=args.ssh.port, to_port=args.ssh.port,
+                description="SSH", protocol="tcp", from_port=args.login.port, to_port=args.login.port,
                 cidr_blocks=v4, ipv6_cidr_blocks=v6,
             )],
             # Packages, the compose download and ECR (its layers are on S3) are
@@ -126,26 +137,26 @@ class ProvisionedHost(pulumi.ComponentResource):
         role = aws.iam.Role(f"{name}-role", assume_role_policy=ASSUME_ROLE_POLICY, tags=tags, opts=child)
         aws.iam.RolePolicy(f"{name}-ecr-pull", role=role.id,
                            policy=pulumi.Output.from_input(args.repository_arn).apply(pull_policy), opts=child)
-        if host.ssm:
+        if args.ssm:
             aws.iam.RolePolicyAttachment(f"{name}-ssm", role=role.name, policy_arn=SSM_POLICY, opts=child)
         profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, tags=tags, opts=child)
 
         user_data = pulumi.Output.all(key_pair, args.repository_url).apply(lambda values: cloud_init.render(
             cloud_init.HostConfig(
-                user=args.ssh.user,
-                authorized_key=host.authorized_key,
+                user=args.login.user,
+                authorized_key=args.authorized_key,
                 host_key_private=values[0][0],
                 host_key_public=values[0][1],
                 registry=values[1].split("/", 1)[0],
-                architecture=host.architecture,
+                architecture=args.architecture,
             )))
-        ami = aws.ssm.get_parameter_output(name=AMI_PARAMETER.format(AMI_ARCHITECTURES[host.architecture]),
+        ami = aws.ssm.get_parameter_output(name=AMI_PARAMETER.format(AMI_ARCHITECTURES[args.architecture]),
                                            opts=invoke)
         instance = aws.ec2.Instance(
             f"{name}-instance",
             ami=ami.value,
-            instance_type=host.instance_type,
-            subnet_id=host.subnet_id,
+            instance_type=args.instance_type,
+            subnet_id=args.subnet_id,
             associate_public_ip_address=True,
             vpc_security_group_ids=[firewall.id],
             iam_instance_profile=profile.name,
@@ -154,7 +165,7 @@ class ProvisionedHost(pulumi.ComponentResource):
                 http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1,
             ),
             root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(
-                volume_type="gp3", volume_size=host.volume_gb, encrypted=True, delete_on_termination=True,
+                volume_type="gp3", volume_size=args.volume_gb, encrypted=True, delete_on_termination=True,
             ),
             tags=tags,
             # cloud-init reads user-data on the first boot only, and a changed
@@ -164,17 +175,16 @@ class ProvisionedHost(pulumi.ComponentResource):
             )),
         )
         self.public_ip = instance.public_ip
-        if host.elastic_ip:
+        if args.elastic_ip:
             self.public_ip = aws.ec2.Eip(f"{name}-ip", domain="vpc", instance=instance.id, tags=tags,
                                          opts=child).public_ip
         self.instance_id = instance.id
         self.private_ip = instance.private_ip
 
-        booting = replace(args.ssh, host=self.public_ip, host_key=self.host_key)
         cloud_init_done = remote.Command(
             f"{name}-cloud-init",
-            connection=ssh_connection(booting),
-            create=commands.wait_for_cloud_init(host.cloud_init_timeout),
+            connection=connection_to(self.public_ip, self.host_key, args.login),
+            create=commands.wait_for_cloud_init(args.cloud_init_timeout),
             triggers=[instance.id],
             add_previous_output_in_env=False,
             logging=remote.Logging.STDOUT_AND_STDERR,
@@ -183,7 +193,7 @@ class ProvisionedHost(pulumi.ComponentResource):
         # The address as the deploy sees it: known only once cloud-init is
         # done, so every command on the host waits for it.
         ready = pulumi.Output.all(self.public_ip, cloud_init_done.id).apply(lambda values: values[0])
-        self.ssh = replace(args.ssh, host=ready, host_key=self.host_key)
+        self.connection = connection_to(ready, self.host_key, args.login)
         self.register_outputs({
             "instance_id": self.instance_id, "public_ip": self.public_ip, "private_ip": self.private_ip,
             "host_key": self.host_key, "host_key_fingerprint": self.host_key_fingerprint,

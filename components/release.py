@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_command import local
 
+from components import config_keys as keys
 from components.ecr_tags import build_tag
 
 # Relative to the project directory, where Pulumi runs the program and its
@@ -43,8 +44,9 @@ def shared_repository(registry_stack: str, env_tag: str, stack_file: str) -> Sha
 
     def movable(tags: list[str]) -> bool:
         if env_tag not in tags:  # any other tag is immutable: a second push would be refused
-            raise ValueError(f"whatsapp-miner:imageTag {env_tag!r} in {stack_file} is not one of the environment "
-                             f"tags {tags} of stack {stack_name(registry_stack)} (its environmentTags)")
+            raise ValueError(f"{keys.NAMESPACE}:{keys.IMAGE_TAG.name} {env_tag!r} in {stack_file} is not one of the "
+                             f"environment tags {tags} of stack {stack_name(registry_stack)} (its "
+                             f"{keys.ENVIRONMENT_TAGS.name})")
         return True
 
     # Every value waits for the check, so nothing that pushes or tags starts before it.
@@ -64,8 +66,8 @@ def verified_digest_of(stack: str) -> pulumi.Output[str]:
     def required(digest: str | None) -> str:
         if not digest:
             raise ValueError(f"stack {name} has no output deployedDigest: nothing was verified there yet, or it "
-                             f"runs with whatsapp-miner:deploy=false (run `pulumi up` on it with deploy on, or pin "
-                             f"whatsapp-miner:imageDigest)")
+                             f"runs with {keys.NAMESPACE}:{keys.DEPLOY.name}=false (run `pulumi up` on it with "
+                             f"{keys.DEPLOY.name} on, or pin {keys.NAMESPACE}:{keys.IMAGE_DIGEST.name})")
         return digest
 
     # A digest names public content; it need not stay secret.

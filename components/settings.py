@@ -13,21 +13,20 @@ import ipaddress
 import json
 import re
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
+from pulumi.runtime import config as pulumi_config
 
-from components import compose_to_ecs, doppler, environment, ssh_keys
+from components import compose_to_ecs, doppler, environment, ssh_keys, targets
+from components import config_keys as keys
+from components.config_keys import NAMESPACE
 from components.env_file import EnvFileError, render_env_file
 
-NAMESPACE = "whatsapp-miner"
-TARGETS = ("ec2", "local", "ecs")
-ROLES = ("environment", "registry")
 TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 STACK_NAME = r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)?"
-HOST_AWS_CREDENTIALS = ("forwarded", "instance-role")
 VARIABLE_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 HOST_VARIABLE = "WHATSAPP_MINER_EC2_HOST"
 RESERVED_PREFIXES = ("COMPOSE_", "DOCKER_")
@@ -40,10 +39,8 @@ HOST_ARCHITECTURES = {"linux/amd64": "x86_64", "linux/arm64": "aarch64"}
 DEFAULT_INSTANCE_TYPES = {"linux/amd64": "t3.small", "linux/arm64": "t4g.small"}
 WORLD = ("0.0.0.0/0", "::/0")
 COMPOSE_FILE = Path("docker-compose.yml")
-# CloudWatch Logs PutRetentionPolicy accepts only these.
-LOG_RETENTION_DAYS = ("1", "3", "5", "7", "14", "30", "60", "90", "120", "150", "180", "365", "400", "545", "731",
-                      "1096", "1827", "2192", "2557", "2922", "3288", "3653")
-# Fargate task sizes: CPU units -> (lowest, highest, step) memory in MiB (AmazonECS task-cpu-memory-error).
+# Fargate task sizes: CPU units (keys.ECS_CPU.choices) -> (lowest, highest, step) memory in MiB
+# (AmazonECS task-cpu-memory-error).
 FARGATE_MEMORY = {"256": (512, 2048, 512), "512": (1024, 4096, 1024), "1024": (2048, 8192, 1024),
                   "2048": (4096, 16384, 1024), "4096": (8192, 30720, 1024), "8192": (16384, 61440, 4096),
                   "16384": (32768, 122880, 8192)}
@@ -67,20 +64,6 @@ class AwsCredentials:
 
 
 @dataclass(frozen=True)
-class SshSettings:
-    """How to reach the EC2 host."""
-
-    host: pulumi.Input[str] | None
-    """None for a provisioned host until the program creates it."""
-    port: int
-    user: str
-    private_key: pulumi.Output[str]
-    host_key: pulumi.Input[str] | None
-    dial_error_limit: int
-    per_dial_timeout: int
-
-
-@dataclass(frozen=True)
 class RegistrySettings:
     """The `registry` stack: the one ECR repository every environment uses."""
 
@@ -93,49 +76,11 @@ class RegistrySettings:
 
 
 @dataclass(frozen=True)
-class ProvisionSettings:
-    """The EC2 host this stack creates (`provisionHost: true`)."""
-
-    instance_type: str
-    architecture: str
-    """`x86_64` or `aarch64`, from `platform`."""
-    subnet_id: str | None
-    """None: the default VPC's default subnet."""
-    ssh_cidrs: tuple[str, ...]
-    """Where SSH may come from; never the world unless the stack says so."""
-    elastic_ip: bool
-    ssm: bool
-    """Whether the instance role may be used by SSM Session Manager."""
-    volume_gb: int
-    cloud_init_timeout: int
-    """Seconds the first deploy waits for the host's cloud-init."""
-    authorized_key: str
-    """The deploy user's public key, derived from the SSH private key."""
-
-
-@dataclass(frozen=True)
-class EcsSettings:
-    """Where and how big the ecs target runs; its services come from the compose file."""
-
-    app: compose_to_ecs.ComposeApp
-    subnets: list[str]
-    security_groups: list[str]
-    assign_public_ip: bool
-    desired_counts: dict[str, int]
-    """Tasks per compose service."""
-    cpu: int
-    memory: int
-    log_retention_days: int
-    migrate_timeout: int
-    rollout_timeout: int
-
-
-@dataclass(frozen=True)
 class Settings:
     stack_file: str
     environment: str
-    target: str
-    """`ec2` (over SSH), `local` (this machine's Docker) or `ecs` (Fargate)."""
+    target: targets.Target
+    """Where it deploys: an existing host over SSH, a provisioned host, local Docker or ECS."""
     push: bool
     """Push to ECR; false builds a local image only (the `local` stack)."""
     deploy: bool
@@ -162,11 +107,7 @@ class Settings:
     """Each containerEnv variable's value (secret), for the ecs target's parameters."""
     health_timeout: int
     keep_host_images: int
-    forward_aws_credentials: bool
     aws: AwsCredentials | None
-    ssh: SshSettings | None
-    provision: ProvisionSettings | None
-    ecs: EcsSettings | None
 
     @property
     def pushes_a_build(self) -> bool:
@@ -175,60 +116,66 @@ class Settings:
 
 
 class _Reader:
-    """Reads typed config values and names the key and stack file on error."""
+    """Reads typed config values by their table entry; names the key and stack file on error."""
 
     def __init__(self, get: Callable[[str], str | None], stack_file: str):
         self._get = get
         self.stack_file = stack_file
 
-    def error(self, key: str, expected: str, got: object = None) -> SettingsError:
+    def error(self, key: keys.Key, expected: str, got: object = None) -> SettingsError:
         shown = "" if got is None else f", got {got!r}"
-        return SettingsError(f"{NAMESPACE}:{key} in {self.stack_file}: expected {expected}{shown}")
+        return SettingsError(f"{NAMESPACE}:{key.name} in {self.stack_file}: expected {expected}{shown}")
 
-    def text(self, key: str, default: str | None = None, pattern: str | None = None) -> str | None:
-        value = self._get(key)
-        if value is None or value == "":
-            return default
+    def given(self, key: keys.Key) -> str | None:
+        """The value the stack sets, or None."""
+        value = self._get(key.name)
+        return None if value == "" else value
+
+    def text(self, key: keys.Key, default: str | None = None, pattern: str | None = None) -> str | None:
+        """DEFAULT, when given, stands for the table's derived default."""
+        value = self.given(key)
+        if value is None:
+            return key.default if default is None else default
         if pattern and not re.fullmatch(pattern, value):
             raise self.error(key, f"a value matching {pattern}", value)
         return value
 
-    def required(self, key: str, expected: str, pattern: str | None = None) -> str:
+    def required(self, key: keys.Key, expected: str, pattern: str | None = None) -> str:
         value = self.text(key, pattern=pattern)
         if value is None:
             raise self.error(key, f"{expected} (it is not set)")
         return value
 
-    def choice(self, key: str, choices: tuple[str, ...], default: str | None = None) -> str:
+    def choice(self, key: keys.Key, default: str | None = None) -> str:
         value = self.text(key, default)
-        if value not in choices:
-            raise self.error(key, "one of " + ", ".join(choices), value)
+        if value not in key.choices:
+            raise self.error(key, "one of " + ", ".join(key.choices), value)
         return value
 
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self.text(key)
+    def boolean(self, key: keys.Key) -> bool:
+        value = self.given(key)
         if value is None:
-            return default
+            return key.default
         if value.lower() not in ("true", "false"):
             raise self.error(key, "true or false", value)
         return value.lower() == "true"
 
-    def integer(self, key: str, default: int) -> int:
-        value = self.text(key)
+    def integer(self, key: keys.Key, default: int | None = None) -> int:
+        value = self.given(key)
         if value is None:
-            return default
+            return key.default if default is None else default
         if not value.isdigit() or int(value) < 1:
             raise self.error(key, "a positive whole number", value)
         return int(value)
 
-    def names(self, key: str) -> list[str]:
+    def names(self, key: keys.Key) -> list[str]:
         return self._list(key, VARIABLE_NAME.pattern, "a list of environment variable names like [WHATSAPP_TOKEN]")
 
-    def tags(self, key: str, default: list[str]) -> list[str]:
-        return self._list(key, TAG, "a list of image tags like [dev, prd]") or default
+    def tags(self, key: keys.Key) -> list[str]:
+        return self._list(key, TAG, "a list of image tags like [dev, prd]") or list(key.default)
 
-    def _list(self, key: str, pattern: str, expected: str) -> list[str]:
-        value = self.text(key)
+    def _list(self, key: keys.Key, pattern: str, expected: str) -> list[str]:
+        value = self.given(key)
         if value is None:
             return []
         try:
@@ -239,17 +186,17 @@ class _Reader:
             raise self.error(key, expected, value)
         return items
 
-    def ids(self, key: str, prefix: str) -> list[str]:
+    def ids(self, key: keys.Key, prefix: str) -> list[str]:
         """A non-empty list of AWS ids like PREFIX-0abc."""
         expected = f"a list of ids like [{prefix}-0123abcd]"
         ids = self._list(key, f"{prefix}-[0-9a-f]+", expected)
         if not ids:
-            raise self.error(key, expected, self.text(key))
+            raise self.error(key, expected, self.given(key))
         return ids
 
-    def counts(self, key: str, names: list[str], default: int) -> dict[str, int]:
-        """A count per name (0 or more); names left out get DEFAULT."""
-        value = self.text(key)
+    def counts(self, key: keys.Key, names: list[str]) -> dict[str, int]:
+        """A count per name (0 or more); names left out get the key's default."""
+        value = self.given(key)
         try:
             counts = json.loads(value) if value else {}
         except json.JSONDecodeError:
@@ -260,7 +207,7 @@ class _Reader:
         unknown = sorted(set(counts) - set(names))
         if unknown:
             raise self.error(key, "services of docker-compose.yml (" + ", ".join(names) + ")", ", ".join(unknown))
-        return {name: counts.get(name, default) for name in names}
+        return {name: counts.get(name, key.default) for name in names}
 
 
 def _secret(value: str) -> pulumi.Output[str]:
@@ -293,58 +240,58 @@ def _require_secrets_of(env_name: str, read: _Reader, environ: Mapping[str, str]
         if value and not doppler.names_environment(variable, value, env_name):
             raise SettingsError(
                 f"{variable}={value}: these secrets are from another environment than this stack's "
-                f"({NAMESPACE}:environment is {env_name} in {read.stack_file}); "
+                f"({NAMESPACE}:{keys.ENVIRONMENT.name} is {env_name} in {read.stack_file}); "
                 f"run `doppler run --config {env_name} -- pulumi ...`"
             )
 
 
 def _host(read: _Reader, environ: Mapping[str, str]) -> str:
-    host = read.text("host") or environment.read(environ, HOST_VARIABLE)
+    host = read.text(keys.HOST) or environment.read(environ, HOST_VARIABLE)
     if not host or not re.fullmatch(r"[A-Za-z0-9.:-]+", host):
         raise SettingsError(
-            f"{NAMESPACE}:host in {read.stack_file} (or {HOST_VARIABLE} in the environment): "
+            f"{NAMESPACE}:{keys.HOST.name} in {read.stack_file} (or {HOST_VARIABLE} in the environment): "
             f"expected the address of the EC2 host, got {host!r}"
         )
     return host
 
 
 def _private_key_variable(read: _Reader) -> str:
-    return read.text("sshPrivateKeyVar", "SSH_PRIVATE_KEY", pattern=VARIABLE_NAME.pattern)
+    return read.text(keys.SSH_PRIVATE_KEY_VAR, pattern=VARIABLE_NAME.pattern)
 
 
-def _ssh_settings(read: _Reader, environ: Mapping[str, str], provision: bool) -> SshSettings:
+def _ssh_settings(read: _Reader, environ: Mapping[str, str], provision: bool) -> targets.SshSettings:
     key_variable = _private_key_variable(read)
     private_key = environment.read(environ, key_variable)
     if not private_key:
         raise SettingsError(
             f"{key_variable} is not set: it must hold the SSH private key for the host "
-            f"(the variable is named by {NAMESPACE}:sshPrivateKeyVar in {read.stack_file})"
+            f"(the variable is named by {NAMESPACE}:{keys.SSH_PRIVATE_KEY_VAR.name} in {read.stack_file})"
         )
     if provision:
-        for key in ("host", "sshHostKey"):
-            if read.text(key) is not None:
-                raise read.error(key, "unset when provisionHost is true (the program creates the host and "
-                                      "pins the host key it generated)")
-    return SshSettings(
+        for key in (keys.HOST, keys.SSH_HOST_KEY):
+            if read.given(key) is not None:
+                raise read.error(key, f"unset when {keys.PROVISION_HOST.name} is true (the program creates the host "
+                                      "and pins the host key it generated)")
+    return targets.SshSettings(
         host=None if provision else _host(read, environ),
-        port=read.integer("sshPort", 22),
-        user=read.text("sshUser", "ec2-user", pattern=r"[a-z_][a-z0-9_-]*"),
+        port=read.integer(keys.SSH_PORT),
+        user=read.text(keys.SSH_USER, pattern=r"[a-z_][a-z0-9_-]*"),
         private_key=_secret(private_key),
         host_key=None if provision else _host_key(read),
-        dial_error_limit=read.integer("sshDialErrorLimit", 30),
-        per_dial_timeout=read.integer("sshPerDialTimeout", 10),
+        dial_error_limit=read.integer(keys.SSH_DIAL_ERROR_LIMIT),
+        per_dial_timeout=read.integer(keys.SSH_PER_DIAL_TIMEOUT),
     )
 
 
 def _host_key(read: _Reader) -> str | None:
     """The pinned host key, `TYPE BASE64`, of a type the SSH connection can verify."""
-    value = read.text("sshHostKey")
+    value = read.given(keys.SSH_HOST_KEY)
     if value is None:
         return None
     parts = value.split()
     expected = "an ssh-ed25519 or ecdsa-sha2-nistp* public host key like 'ssh-ed25519 AAAA...'"
     if len(parts) < 2 or parts[0] not in HOST_KEY_TYPES:
-        raise read.error("sshHostKey", expected + " (an ssh-rsa key would be checked with SHA-1, which "
+        raise read.error(keys.SSH_HOST_KEY, expected + " (an ssh-rsa key would be checked with SHA-1, which "
                          "OpenSSH 8.8+ refuses)", parts[0] if parts else value)
     try:
         blob = base64.b64decode(parts[1], validate=True)
@@ -352,15 +299,15 @@ def _host_key(read: _Reader) -> str | None:
         blob = b""
     # The key blob starts with its own type as a length-prefixed string (RFC 4253 6.6).
     if blob[4:4 + int.from_bytes(blob[:4], "big")] != parts[0].encode():
-        raise read.error("sshHostKey", expected + f" whose key data is a {parts[0]} key")
+        raise read.error(keys.SSH_HOST_KEY, expected + f" whose key data is a {parts[0]} key")
     return f"{parts[0]} {parts[1]}"
 
 
 def _ssh_cidrs(read: _Reader) -> tuple[str, ...]:
     expected = 'a list of CIDRs SSH may come from, like ["203.0.113.7/32"]'
-    value = read.text("hostSshCidrs")
+    value = read.given(keys.HOST_SSH_CIDRS)
     if value is None:
-        raise read.error("hostSshCidrs", expected + " (it is not set; there is no default)")
+        raise read.error(keys.HOST_SSH_CIDRS, expected + " (it is not set; there is no default)")
     try:
         cidrs = json.loads(value)
         valid = isinstance(cidrs, list) and cidrs and all(isinstance(c, str) for c in cidrs)
@@ -368,155 +315,179 @@ def _ssh_cidrs(read: _Reader) -> tuple[str, ...]:
     except (json.JSONDecodeError, ValueError):
         networks = []
     if not networks:
-        raise read.error("hostSshCidrs", expected, value)
+        raise read.error(keys.HOST_SSH_CIDRS, expected, value)
     world = [cidr for cidr in networks if cidr in WORLD]
-    if world and not read.boolean("hostSshAllowWorld", False):
-        raise read.error("hostSshCidrs", "no world-open CIDR unless hostSshAllowWorld is true", ", ".join(world))
+    if world and not read.boolean(keys.HOST_SSH_ALLOW_WORLD):
+        raise read.error(keys.HOST_SSH_CIDRS, f"no world-open CIDR unless {keys.HOST_SSH_ALLOW_WORLD.name} is true",
+                         ", ".join(world))
     return tuple(networks)
 
 
-def _provision_settings(read: _Reader, environ: Mapping[str, str], platform: str) -> ProvisionSettings:
+def _provisioned_host(read: _Reader, environ: Mapping[str, str], platform: str) -> targets.ProvisionedHost:
+    ssh = _ssh_settings(read, environ, provision=True)
     if platform not in HOST_ARCHITECTURES:
-        raise read.error("platform", "one of " + ", ".join(HOST_ARCHITECTURES) + " when provisionHost is true",
-                         platform)
-    if read.integer("sshPort", 22) != 22:
-        raise read.error("sshPort", "22 when provisionHost is true (the host's sshd listens there)",
-                         read.text("sshPort"))
-    if read.text("sshUser") == "root":
-        raise read.error("sshUser", "a user other than root (cloud-init creates it as the deploy user)", "root")
+        raise read.error(keys.PLATFORM, "one of " + ", ".join(HOST_ARCHITECTURES) +
+                         f" when {keys.PROVISION_HOST.name} is true", platform)
+    if read.integer(keys.SSH_PORT) != 22:
+        raise read.error(keys.SSH_PORT, f"22 when {keys.PROVISION_HOST.name} is true (the host's sshd listens there)",
+                         read.given(keys.SSH_PORT))
+    if read.given(keys.SSH_USER) == "root":
+        raise read.error(keys.SSH_USER, "a user other than root (cloud-init creates it as the deploy user)", "root")
     key_variable = _private_key_variable(read)
     try:
         authorized_key = ssh_keys.public_key_of_private(environment.read(environ, key_variable))
     except ValueError as error:
-        raise SettingsError(f"{key_variable}: {error} (provisionHost in {read.stack_file} installs its "
-                            "public half on the host)") from None
-    return ProvisionSettings(
-        instance_type=read.text("hostInstanceType", DEFAULT_INSTANCE_TYPES[platform],
+        raise SettingsError(f"{key_variable}: {error} ({keys.PROVISION_HOST.name} in {read.stack_file} installs "
+                            "its public half on the host)") from None
+    return targets.ProvisionedHost(
+        ssh=ssh,
+        instance_type=read.text(keys.HOST_INSTANCE_TYPE, DEFAULT_INSTANCE_TYPES[platform],
                                 pattern=r"[a-z][a-z0-9-]*\.[a-z0-9]+"),
         architecture=HOST_ARCHITECTURES[platform],
-        subnet_id=read.text("hostSubnetId", pattern=r"subnet-[0-9a-f]+"),
+        subnet_id=read.text(keys.HOST_SUBNET_ID, pattern=r"subnet-[0-9a-f]+"),
         ssh_cidrs=_ssh_cidrs(read),
-        elastic_ip=read.boolean("hostElasticIp", False),
-        ssm=read.boolean("hostSsm", False),
-        volume_gb=read.integer("hostVolumeGb", 20),
-        cloud_init_timeout=read.integer("hostCloudInitTimeout", 900),
+        elastic_ip=read.boolean(keys.HOST_ELASTIC_IP),
+        ssm=read.boolean(keys.HOST_SSM),
+        volume_gb=read.integer(keys.HOST_VOLUME_GB),
+        cloud_init_timeout=read.integer(keys.HOST_CLOUD_INIT_TIMEOUT),
         authorized_key=authorized_key,
     )
 
 
 def _container_env(read: _Reader, environ: Mapping[str, str],
                    env_name: str) -> tuple[pulumi.Output[str], dict[str, pulumi.Output[str]]]:
-    names = read.names("containerEnv")
+    names = read.names(keys.CONTAINER_ENV)
     if "ENV_NAME" in names:
-        raise read.error("containerEnv", "names other than ENV_NAME (it is always set to the environment)")
+        raise read.error(keys.CONTAINER_ENV, "names other than ENV_NAME (it is always set to the environment)")
     reserved = [name for name in names if name == "IMAGE" or name.startswith(RESERVED_PREFIXES)]
     if reserved:
-        raise read.error("containerEnv", "names other than IMAGE, COMPOSE_* and DOCKER_* (they belong to "
+        raise read.error(keys.CONTAINER_ENV, "names other than IMAGE, COMPOSE_* and DOCKER_* (they belong to "
                          "compose and host-deploy, and would change what runs)", ", ".join(reserved))
     values = {name: environment.read(environ, name) for name in names}
     missing = [name for name, value in values.items() if value is None]
     if missing:
         raise SettingsError(
             f"{', '.join(missing)} not set in the environment "
-            f"(listed in {NAMESPACE}:containerEnv in {read.stack_file})"
+            f"(listed in {NAMESPACE}:{keys.CONTAINER_ENV.name} in {read.stack_file})"
         )
     try:
         return _secret(render_env_file({"ENV_NAME": env_name, **values})), {n: _secret(v) for n, v in values.items()}
     except EnvFileError as error:
-        raise SettingsError(f"{error} (listed in {NAMESPACE}:containerEnv in {read.stack_file})") from None
+        raise SettingsError(f"{error} (listed in {NAMESPACE}:{keys.CONTAINER_ENV.name} in {read.stack_file})") from None
 
 
-def _ecs_settings(read: _Reader) -> EcsSettings:
+def _ecs(read: _Reader) -> targets.Ecs:
     app = compose_to_ecs.load(COMPOSE_FILE)
-    cpu = read.choice("ecsCpu", tuple(FARGATE_MEMORY), "256")
+    cpu = read.choice(keys.ECS_CPU)
     low, high, step = FARGATE_MEMORY[cpu]
-    memory = read.integer("ecsMemory", low)
+    memory = read.integer(keys.ECS_MEMORY, low)
     if not (low <= memory <= high and memory % step == 0):
-        raise read.error("ecsMemory", f"{low} to {high} MiB in steps of {step} (Fargate, with ecsCpu {cpu})", memory)
-    return EcsSettings(
+        raise read.error(keys.ECS_MEMORY, f"{low} to {high} MiB in steps of {step} (Fargate, with "
+                         f"{keys.ECS_CPU.name} {cpu})", memory)
+    return targets.Ecs(
         app=app,
-        subnets=read.ids("ecsSubnets", "subnet"),
-        security_groups=read.ids("ecsSecurityGroups", "sg"),
-        assign_public_ip=read.boolean("ecsAssignPublicIp", False),
-        desired_counts=read.counts("ecsDesiredCount", [s.name for s in app.services], 1),
+        subnets=read.ids(keys.ECS_SUBNETS, "subnet"),
+        security_groups=read.ids(keys.ECS_SECURITY_GROUPS, "sg"),
+        assign_public_ip=read.boolean(keys.ECS_ASSIGN_PUBLIC_IP),
+        desired_counts=read.counts(keys.ECS_DESIRED_COUNT, [s.name for s in app.services]),
         cpu=int(cpu),
         memory=memory,
-        log_retention_days=int(read.choice("ecsLogRetentionDays", LOG_RETENTION_DAYS, "30")),
-        migrate_timeout=read.integer("ecsMigrateTimeout", 600),
-        rollout_timeout=read.integer("ecsRolloutTimeout", 900),
+        log_retention_days=int(read.choice(keys.ECS_LOG_RETENTION_DAYS)),
+        migrate_timeout=read.integer(keys.ECS_MIGRATE_TIMEOUT),
+        rollout_timeout=read.integer(keys.ECS_ROLLOUT_TIMEOUT),
     )
 
 
-def load(get: Callable[[str], str | None], stack: str,
-         environ: Mapping[str, str]) -> Settings | RegistrySettings:
-    """Validate the stack's config (read with GET) and the environment."""
+def load(get: Callable[[str], str | None], stack: str, environ: Mapping[str, str],
+         config_keys: Iterable[str]) -> Settings | RegistrySettings:
+    """Validate the stack's config (every key it sets in CONFIG_KEYS, values read with GET) and the environment."""
     read = _Reader(get, f"Pulumi.{stack}.yaml")
-    if read.choice("role", ROLES, "environment") == "registry":
+    _refuse_unknown_keys(config_keys, read.stack_file)
+    if read.choice(keys.ROLE) == "registry":
         return _registry(read, environ)
-    env_name = read.required("environment", "the environment name, e.g. dev", pattern=r"[a-z][a-z0-9-]{0,19}")
+    env_name = read.required(keys.ENVIRONMENT, "the environment name, e.g. dev", pattern=r"[a-z][a-z0-9-]{0,19}")
     _require_secrets_of(env_name, read, environ)
-    target = read.choice("target", TARGETS)
-    push = read.boolean("push", True)
+    target = read.choice(keys.TARGET)
+    push = read.boolean(keys.PUSH)
     if target in ("ec2", "ecs") and not push:
-        raise read.error("push", f"true: the {target} target pulls its image from ECR", "false")
-    deploy = read.boolean("deploy", True)
+        raise read.error(keys.PUSH, f"true: the {target} target pulls its image from ECR", "false")
+    deploy = read.boolean(keys.DEPLOY)
     if target == "ecs" and not deploy:
-        raise read.error("deploy", "true for the ecs target (a program without its services would delete them)",
+        raise read.error(keys.DEPLOY, "true for the ecs target (a program without its services would delete them)",
                          "false")
-    image_digest = read.text("imageDigest", pattern=DIGEST.pattern)
-    promote_from = read.text("promoteFrom", pattern=STACK_NAME)
-    for key, value in (("imageDigest", image_digest), ("promoteFrom", promote_from)):
+    image_digest = read.text(keys.IMAGE_DIGEST, pattern=DIGEST.pattern)
+    promote_from = read.text(keys.PROMOTE_FROM, pattern=STACK_NAME)
+    for key, value in ((keys.IMAGE_DIGEST, image_digest), (keys.PROMOTE_FROM, promote_from)):
         if value and not push:
-            raise read.error(key, "to be unset when push is false (a digest names an image in ECR)")
+            raise read.error(key, f"to be unset when {keys.PUSH.name} is false (a digest names an image in ECR)")
     if promote_from in (stack, f"organization/{NAMESPACE}/{stack}"):
-        raise read.error("promoteFrom", "another stack than this one", promote_from)
-    provision = read.boolean("provisionHost", False)
+        raise read.error(keys.PROMOTE_FROM, "another stack than this one", promote_from)
+    provision = read.boolean(keys.PROVISION_HOST)
     if provision and target != "ec2":
-        raise read.error("provisionHost", "false unless target is ec2", "true")
+        raise read.error(keys.PROVISION_HOST, f"false unless {keys.TARGET.name} is ec2", "true")
     # A provisioned host pulls with its instance role, through the credential helper.
-    credentials = read.choice("hostAwsCredentials", HOST_AWS_CREDENTIALS, "instance-role" if provision else "forwarded")
+    credentials = read.choice(keys.HOST_AWS_CREDENTIALS, "instance-role" if provision else "forwarded")
     if provision and credentials != "instance-role":
-        raise read.error("hostAwsCredentials", "instance-role (or unset) when provisionHost is true", credentials)
+        raise read.error(keys.HOST_AWS_CREDENTIALS, f"instance-role (or unset) when {keys.PROVISION_HOST.name} is true",
+                         credentials)
     forward = credentials == "forwarded"
-    platform = read.text("platform", "linux/amd64", pattern=r"[a-z0-9]+/[a-z0-9]+(/[a-z0-9]+)?")
+    platform = read.text(keys.PLATFORM, pattern=r"[a-z0-9]+/[a-z0-9]+(/[a-z0-9]+)?")
     env_file, container_secrets = _container_env(read, environ, env_name)
-    default_dir = f"/home/{read.text('sshUser', 'ec2-user')}" if target == "ec2" else str(Path.home())
+    default_dir = f"/home/{read.text(keys.SSH_USER)}" if target == "ec2" else str(Path.home())
     return Settings(
         stack_file=read.stack_file,
         environment=env_name,
-        target=target,
         push=push,
         deploy=deploy,
-        remove_data_on_destroy=read.boolean("removeDataOnDestroy", False),
-        image_name=read.text("imageName", NAMESPACE, pattern=r"[a-z0-9][a-z0-9._/-]*"),
-        image_tag=read.text("imageTag", env_name, pattern=TAG),
-        registry_stack=read.text("registryStack", "registry", pattern=STACK_NAME),
+        remove_data_on_destroy=read.boolean(keys.REMOVE_DATA_ON_DESTROY),
+        image_name=read.text(keys.IMAGE_NAME, pattern=r"[a-z0-9][a-z0-9._/-]*"),
+        image_tag=read.text(keys.IMAGE_TAG, env_name, pattern=TAG),
+        registry_stack=read.text(keys.REGISTRY_STACK, pattern=STACK_NAME),
         promote_from=promote_from,
         image_digest=image_digest,
-        base_image=read.text("baseImage", "python:3.12-slim"),
+        base_image=read.text(keys.BASE_IMAGE),
         platform=platform,
-        host_dir=read.text("hostDir", f"{default_dir}/whatsapp-miner/{env_name}", pattern=r"/[A-Za-z0-9._/-]+"),
-        compose_project=read.text("composeProject", f"whatsapp-miner-{env_name}", pattern=r"[a-z0-9][a-z0-9_-]*"),
+        host_dir=read.text(keys.HOST_DIR, f"{default_dir}/whatsapp-miner/{env_name}", pattern=r"/[A-Za-z0-9._/-]+"),
+        compose_project=read.text(keys.COMPOSE_PROJECT, f"whatsapp-miner-{env_name}", pattern=r"[a-z0-9][a-z0-9_-]*"),
         env_file=env_file,
         container_secrets=container_secrets,
-        health_timeout=read.integer("healthTimeout", 120),
-        keep_host_images=read.integer("keepHostImages", 3),
-        forward_aws_credentials=target == "ec2" and forward,
-        aws=_aws_credentials(environ, read.text("awsRegion")) if push else None,
-        ssh=_ssh_settings(read, environ, provision) if target == "ec2" else None,
-        provision=_provision_settings(read, environ, platform) if provision else None,
-        ecs=_ecs_settings(read) if target == "ecs" else None,
+        health_timeout=read.integer(keys.HEALTH_TIMEOUT),
+        keep_host_images=read.integer(keys.KEEP_HOST_IMAGES),
+        aws=_aws_credentials(environ, read.text(keys.AWS_REGION)) if push else None,
+        target=_target(read, environ, kind=target, provision=provision, platform=platform, forward=forward),
     )
+
+
+def _target(read: _Reader, environ: Mapping[str, str], *, kind: str, provision: bool, platform: str,
+            forward: bool) -> targets.Target:
+    if kind == "ecs":
+        return _ecs(read)
+    if kind == "local":
+        return targets.LocalDocker()
+    if provision:
+        return _provisioned_host(read, environ, platform)
+    return targets.SshHost(ssh=_ssh_settings(read, environ, provision=False), forward_aws_credentials=forward)
+
+
+def _refuse_unknown_keys(config_keys: Iterable[str], stack_file: str) -> None:
+    """A key nothing reads is a typo or a leftover: refuse it rather than run without it."""
+    unknown = keys.unknown(config_keys)
+    if unknown:
+        raise SettingsError("; ".join(
+            f"{NAMESPACE}:{name} in {stack_file}: not a key this program reads"
+            + (f" (did you mean {closest}?)" if closest else " (docs/configuration.md lists them)")
+            for name, closest in unknown))
 
 
 def _registry(read: _Reader, environ: Mapping[str, str]) -> RegistrySettings:
     return RegistrySettings(
         stack_file=read.stack_file,
-        repository_name=read.text("repositoryName", NAMESPACE, pattern=r"[a-z0-9][a-z0-9._/-]*"),
-        environment_tags=read.tags("environmentTags", ["dev", "prd"]),
-        keep_builds=read.integer("ecrKeepBuilds", 30),
-        kms_key_arn=read.text("kmsKeyArn", pattern=r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]+"),
-        aws=_aws_credentials(environ, read.text("awsRegion")),
+        repository_name=read.text(keys.REPOSITORY_NAME, pattern=r"[a-z0-9][a-z0-9._/-]*"),
+        environment_tags=read.tags(keys.ENVIRONMENT_TAGS),
+        keep_builds=read.integer(keys.ECR_KEEP_BUILDS),
+        kms_key_arn=read.text(keys.KMS_KEY_ARN,
+                              pattern=r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]+"),
+        aws=_aws_credentials(environ, read.text(keys.AWS_REGION)),
     )
 
 
@@ -525,4 +496,7 @@ def from_stack(environ: Mapping[str, str]) -> Settings | RegistrySettings:
     for warning in environment.alias_conflicts(environ):
         pulumi.log.warn(warning)
     config = pulumi.Config(NAMESPACE)
-    return load(config.get, pulumi.get_stack(), environ)
+    # Every key the stack sets, where pulumi.Config looks: the language host's PULUMI_CONFIG, which the
+    # SDK's exec script copies into CONFIG before the program runs (mocks set CONFIG directly).
+    set_keys = {*pulumi_config.CONFIG.get(), *pulumi_config.get_config_env()}
+    return load(config.get, pulumi.get_stack(), environ, set_keys)

@@ -1,4 +1,5 @@
-"""Session fixtures shared by the Docker-backed tests."""
+"""The test tiers (tests/support/tiers.py) and the session fixtures that
+reach services and the Pulumi CLI: requesting one puts a test in its tier."""
 
 from __future__ import annotations
 
@@ -6,7 +7,37 @@ import uuid
 
 import pytest
 
-from tests.support import docker_env
+from tests.support import docker_env, tiers
+from tests.support.pulumi_cli import require_cli
+
+TIER_MARKS = {"services": tiers.SERVICES, "pulumi_cli": tiers.PULUMI_CLI}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--fast", action="store_true",
+                     help="tier 1 only: the tests that request no service and no Pulumi CLI (scripts/test --fast)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("fast"):
+        tiers.enter_fast_tier()
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects on the marks set here
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with the tiers of the fixtures it requests, directly or
+    through other fixtures; under --fast, deselect every marked one."""
+    for item in items:
+        for mark, fixtures in TIER_MARKS.items():
+            if item.get_closest_marker(mark):
+                raise pytest.UsageError(f"{item.nodeid}: `{mark}` comes from the fixtures a test requests "
+                                        "(tests/conftest.py), never from a hand-set mark")
+            if fixtures.intersection(item.fixturenames):
+                item.add_marker(mark)
+    if config.getoption("fast"):
+        fast = [item for item in items if not any(item.get_closest_marker(mark) for mark in TIER_MARKS)]
+        config.hook.pytest_deselected(items=[item for item in items if item not in fast])
+        items[:] = fast
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +75,12 @@ def aws_api() -> str:
 @pytest.fixture(scope="session")
 def test_base(docker_engine) -> str:
     return docker_env.import_busybox_base()
+
+
+@pytest.fixture(scope="session")
+def pulumi_cli() -> str:
+    """The Pulumi CLI on PATH (scripts/test builds it)."""
+    return require_cli()
 
 
 @pytest.fixture(scope="session")

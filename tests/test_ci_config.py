@@ -1,4 +1,4 @@
-"""CI configuration and program settings keep to what the README documents."""
+"""CI configuration keeps to what docs/ci.md (and the README's two commands) document."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from pathlib import Path
 
 import yaml
 
+from tests.support import docs
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW_FILES = sorted((ROOT / ".github").glob("**/*.yml"))
-README = (ROOT / "README.md").read_text()
 # `uses: owner/repo@<commit>  # vX.Y.Z`: the commit runs, the comment names the
-# release it was checked against (README: "Re-verifying the pins").
+# release it was checked against (docs/ci.md: "Pins").
 PINNED_USES = re.compile(r"^\s*(- )?uses: [\w.-]+/[\w./-]+@[0-9a-f]{40}  # v\d+\.\d+\.\d+$")
 PINNED_IMAGE = re.compile(r"^[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}$")
 
@@ -34,13 +35,13 @@ def refers_to_this_repo(line: str) -> bool:
     return False
 
 
-def test_every_repo_command_a_workflow_runs_is_the_one_the_readme_documents():
+def test_every_repo_command_a_workflow_runs_is_the_one_the_ci_page_documents():
     checked = 0
     for path, step in steps():
         for line in step.get("run", "").splitlines():
             if refers_to_this_repo(line):
                 checked += 1
-                assert line.strip() in README, f"{path.name}: `{line.strip()}` is not in the README"
+                assert docs.mentions("ci.md", line.strip()), f"{path.name}: `{line.strip()}` is not in docs/ci.md"
     assert checked >= 4
 
 
@@ -67,16 +68,8 @@ def test_every_container_image_is_pinned_by_digest_with_its_tag():
 
 
 def test_ci_runs_the_readme_test_command():
-    assert "bash scripts/test" in README
+    assert "bash scripts/test" in docs.code_blocks("README.md", "The two commands")[0].splitlines()
     assert "exec bash scripts/test" in (ROOT / ".ci" / "run").read_text()
-
-
-def test_every_config_key_the_program_reads_is_in_the_readme_reference():
-    source = (ROOT / "components" / "settings.py").read_text()
-    keys = set(re.findall(r'read\.(?:text|required|choice|boolean|integer|names|ids|counts)\("(\w+)"', source))
-    assert len(keys) > 20
-    for key in keys:
-        assert f"| `{key}` |" in README, f"whatsapp-miner:{key} is missing from the README's config reference"
 
 
 def jobs():
@@ -88,7 +81,7 @@ def jobs():
 def test_every_pulumi_step_runs_the_cli_of_the_sdk_pin_from_a_v6_action():
     pin = re.search(r"^pulumi==(\S+)$", (ROOT / "requirements.txt").read_text(), re.MULTILINE).group(1)
     pulumi_steps = [(path, step) for path, step in steps() if step.get("uses", "").startswith("pulumi/actions@")]
-    assert len(pulumi_steps) == 4
+    assert len(pulumi_steps) == 5  # preview, two applies, drift, the smoke run's CLI install
     for path, step in pulumi_steps:
         assert str(step["with"]["pulumi-version"]) == pin, path.name
     for path in WORKFLOW_FILES:
@@ -153,7 +146,8 @@ def test_drift_previews_with_the_apply_secrets_in_a_main_only_environment_of_its
     # Every input is diffed: read-only preview values would always show drift.
     [(_, _, job)] = [(path, name, job) for path, name, job in jobs() if path.name == "drift.yml"]
     assert job["environment"] == "${{ matrix.stack }}-drift"
-    assert "`dev-drift` and\n   `prd-drift`" in README and "deployment branches `main` only" in README
+    assert docs.mentions("ci.md", "`dev-drift` and `prd-drift`", "Setting it up")
+    assert docs.mentions("ci.md", "deployment branches `main` only")
 
 
 def test_prd_deploys_the_digest_its_own_runs_dev_job_verified():
@@ -172,3 +166,60 @@ def test_every_job_that_passes_the_key_pair_passes_the_session_token_to_the_load
         assert step["with"]["aws-session-token"] == "${{ secrets.AWS_SESSION_TOKEN }}"
     action = yaml.safe_load((ROOT / ".github" / "actions" / "pulumi-setup" / "action.yml").read_text())
     assert action["runs"]["steps"][-1]["env"]["AWS_SESSION_TOKEN"] == "${{ inputs.aws-session-token }}"
+
+
+def test_drift_fails_when_the_host_runs_another_digest_than_the_stacks_deployed_digest():
+    [(_, _, job)] = [(path, name, job) for path, name, job in jobs() if path.name == "drift.yml"]
+    steps_run = [step.get("run", "") for step in job["steps"]]
+    [check] = [step for step in job["steps"] if "-m components.drift_digest" in step.get("run", "")]
+    preview = next(index for index, step in enumerate(job["steps"]) if step.get("uses", "").startswith("pulumi/"))
+    assert job["steps"].index(check) > preview  # the CLI the pulumi action installed reads the output
+    assert check["if"] == "${{ !cancelled() }}"  # also when the preview found drift
+    assert check["shell"] == "bash"  # -o pipefail: host-status's own failure counts
+    read_output, compare = check["run"].splitlines()
+    assert read_output == 'deployed="$(pulumi stack output deployedDigest --stack "$STACK" || true)"'
+    assert compare.startswith('bash scripts/host-status "$STACK" | ')
+    assert compare.endswith('| .venv/bin/python -m components.drift_digest "$deployed"')
+    assert sum('scripts/host-status' in run for run in steps_run) == 1
+
+
+def test_every_preview_and_apply_runs_the_policy_pack_which_the_setup_action_installs():
+    pulumi_steps = [(path.name, step) for path, step in steps() if path.name in ("preview.yml", "deploy.yml")
+                    and step.get("uses", "").startswith("pulumi/actions@")]
+    assert {step["with"]["command"] for _, step in pulumi_steps} == {"preview", "up"}
+    for name, step in pulumi_steps:
+        assert step["with"].get("policyPacks") == "policy", f"{name}: {step['with'].get('stack-name')}"
+    action = yaml.safe_load((ROOT / ".github" / "actions" / "pulumi-setup" / "action.yml").read_text())
+    assert any("-r policy/requirements.txt" in step.get("run", "") for step in action["runs"]["steps"])
+    assert (ROOT / "policy" / "PulumiPolicy.yaml").is_file()
+
+
+def smoke_job() -> dict:
+    return yaml.safe_load((ROOT / ".github" / "workflows" / "smoke.yml").read_text())["jobs"]["smoke"]
+
+
+def test_the_smoke_run_is_manual_or_weekly_from_main_never_a_pull_request():
+    triggers = yaml.safe_load((ROOT / ".github" / "workflows" / "smoke.yml").read_text())[True]
+    assert set(triggers) == {"workflow_dispatch", "schedule"}
+    assert smoke_job()["if"] == "github.ref == 'refs/heads/main'"
+
+
+def test_the_smoke_run_names_its_stacks_for_the_run_and_destroys_them_even_after_a_failure():
+    job = smoke_job()
+    assert job["env"]["SMOKE_RUN"] == "${{ github.run_id }}-${{ github.run_attempt }}"
+    runs = [step.get("run", "") for step in job["steps"]]
+    assert runs[-3:] == [f'bash scripts/smoke {action} "$SMOKE_RUN"' for action in ("up", "check", "down")]
+    assert job["steps"][-1]["if"] == "always()"
+    script = (ROOT / "scripts" / "smoke").read_text()
+    assert all(f'"smoke-$run-{kind}"' in script for kind in ("registry", "host", "ecs"))
+    assert "--policy-pack policy" in script and "scripts/host-status" in script
+    assert 0 < job["timeout-minutes"] <= 60
+    assert docs.mentions("ci.md", f"`timeout-minutes: {job['timeout-minutes']}`", "Smoke run")
+
+
+def test_the_smoke_run_has_least_privilege_and_secrets_only_in_its_load_step():
+    job = smoke_job()
+    assert job["permissions"] == {"contents": "read"}
+    assert job["environment"] == "sandbox"
+    seeing = [step for step in job["steps"] if "secrets." in str(step)]
+    assert [step["uses"] for step in seeing] == ["./.github/actions/pulumi-setup"]

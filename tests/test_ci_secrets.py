@@ -9,11 +9,14 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
+import yaml
 
 from components import doppler, environment
 
+ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "dp.st.dev.0123456789abcdef"  # made up
 SSH_KEY = "\n".join(
     [
@@ -172,3 +175,17 @@ def test_ci_stops_with_dopplers_message_when_the_token_is_refused(doppler_api, t
 def test_ci_refuses_to_run_outside_github_actions():
     with pytest.raises(SystemExit, match="GITHUB_ENV is not set"):
         environment.main({"DOPPLER_TOKEN": TOKEN})
+
+
+
+def test_ci_loads_every_secret_a_stack_puts_in_its_containers():
+    # The stacks' containerEnv names are the source; CI's list and the setup action's mapping follow it.
+    wanted = set()
+    for stack in sorted(ROOT.glob("Pulumi.*.yaml")):
+        config = yaml.safe_load(stack.read_text()).get("config") or {}
+        wanted |= set(config.get("whatsapp-miner:containerEnv") or [])
+    assert wanted, "the stacks name their container secrets in containerEnv"
+    assert wanted <= set(environment.PROGRAM_SECRETS)
+    action = (ROOT / ".github" / "actions" / "pulumi-setup" / "action.yml").read_text()
+    for name in sorted(wanted):
+        assert f"        {name}: ${{{{ inputs." in action, f"{name}: not passed to the secrets step"

@@ -1,5 +1,5 @@
 """The ecs target's resource graph, under Pulumi mocks, from the example stack
-the README shows (tests/stacks/Pulumi.ecs-example.yaml) and the real compose file."""
+docs/target-ecs.md shows (tests/stacks/Pulumi.ecs-example.yaml) and the real compose file."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import yaml
 from components import compose_to_ecs, settings
 from components.ecs_deployment import APP_UID
 from components.settings import SettingsError
+from tests.support import docs
 from tests.support.pulumi_program import ROOT, STACK_FILES, SUBNET_VPC, ProgramRun, run_stack
 from tests.test_program import API_TOKEN, SECRET_KEY, doppler_env
 
@@ -175,10 +176,10 @@ def test_no_host_resources_are_declared_for_ecs(run):
     assert "host" not in run.outputs and run.outputs["cluster"] == "whatsapp-miner-prd"
 
 
-def test_the_readme_shows_the_example_stack_file():
+def test_the_ecs_page_shows_the_example_stack_file():
     example = STACK_FILES[STACK].read_text()
     config = example[example.index("config:"):]
-    assert config in (ROOT / "README.md").read_text()
+    assert config.strip() in [block.strip() for block in docs.code_blocks("target-ecs.md")]
     assert yaml.safe_load(config)["config"]["whatsapp-miner:target"] == "ecs"
 
 

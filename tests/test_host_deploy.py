@@ -21,7 +21,7 @@ import boto3
 import pytest
 
 from components import cloud_init
-from tests.support import docker_env, test_host
+from tests.support import docker_env, sshd_host
 
 REPO = Path(__file__).resolve().parent.parent
 HOST_DEPLOY = REPO / "scripts" / "host-deploy"
@@ -88,6 +88,11 @@ class HostProject:
         volume = docker_env.host("volume", "inspect", "--format", "{{.Mountpoint}}", f"{self.name}_data")
         marker = Path(volume.stdout.strip()) / "migrations"
         return marker.read_text().split() if marker.exists() else []
+
+
+def state(app: HostProject) -> dict:
+    """host-deploy's state: .deploy/state.json."""
+    return json.loads((app.dir / ".deploy" / "state.json").read_text())
 
 
 def image_id(ref: str) -> str:
@@ -251,6 +256,21 @@ def test_rollback_on_demand_restores_and_verifies_the_previous_image(project, im
     assert_running_on(result, images["v1"])
     assert result.report["previous_image"] == images["v2"]
     assert app.migrations() == ["1", "2"]  # rollback runs no migrations
+    # No teardown marker: the stack is not known here.
+    assert f"pulumi config set whatsapp-miner:imageDigest {result.report['digest']} -s <stack>" in result.stderr
+
+
+def test_a_rollback_prints_the_pin_that_makes_the_stack_agree(project, images):
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    assert app.deploy(images["v2"]).code == 0
+    # What the stack's teardown resource writes when it claims the project.
+    (app.dir / ".deploy" / f"teardown.{app.name}").write_text("organization/whatsapp-miner/prd\n")
+    result = app.run("rollback", "--timeout", "60")
+    assert result.code == 0, result.stderr
+    digest = "sha256:" + images["v1"].split("@sha256:")[1]
+    pin = f"pulumi config set whatsapp-miner:imageDigest {digest} -s organization/whatsapp-miner/prd"
+    assert pin in result.stderr
 
 
 def test_services_removed_from_compose_are_removed_as_orphans(project, images):
@@ -316,6 +336,52 @@ def test_a_deploy_pulls_the_image_the_host_does_not_hold(project, registry, run_
     assert_running_on(result, ref)
 
 
+def with_sidecar(app: HostProject, image: str) -> None:
+    """Add to APP's compose file a service that runs IMAGE, not the deployed one."""
+    workload = (docker_env.WORKLOAD / "docker-compose.yml").read_text()
+    (app.dir / "docker-compose.yml").write_text(workload.replace("  migrate:\n", f"""  sidecar:
+    image: {image}
+    command: ["/app.sh", "serve"]
+    restart: unless-stopped
+    healthcheck: {{test: ["CMD", "/app.sh", "health"], interval: 1s, timeout: 2s, retries: 3}}
+  migrate:
+""", 1))
+
+
+def test_a_service_from_another_image_is_pulled_gated_and_verified_against_its_own_reference(
+        project, images, registry, run_id):
+    sidecar = docker_env.build_and_push(f"{registry}/host-deploy-sidecar-{run_id}", "ok", "sidecar")
+    app = project()
+    with_sidecar(app, sidecar)
+    assert not image_present(sidecar)
+    first = app.deploy(images["v1"])
+    assert first.code == 0, first.stderr
+    assert f"pulling {sidecar}" in first.stderr
+    services = first.report["services"]
+    assert services["sidecar"]["image_id"] == image_id(sidecar) and services["sidecar"]["health"] == "healthy"
+    assert services["miner"]["image_id"] == services["classifier"]["image_id"] == image_id(images["v1"])
+    before = app.container_ids()
+    second = app.deploy(images["v2"])
+    assert second.code == 0, second.stderr
+    assert app.container_ids()["sidecar"] == before["sidecar"]  # its image did not change
+    assert app.run("status").code == 0
+    with_sidecar(app, images["v1"])  # the file now wants another image than the one the sidecar runs
+    status = app.run("status")
+    assert status.code == 1
+    assert f"verify: sidecar runs {image_id(sidecar)}, expected {image_id(images['v1'])}" in status.stderr
+
+
+def test_a_service_whose_own_image_cannot_be_pulled_is_refused_before_anything_changes(project, images):
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    before = app.container_ids()
+    with_sidecar(app, "127.0.0.1:9/nowhere/sidecar:1")
+    result = app.deploy(images["v2"])
+    assert result.code == 2
+    assert "service sidecar: its image 127.0.0.1:9/nowhere/sidecar:1 cannot be found or pulled" in result.stderr
+    assert result.report["result"] == "pull_failed" and app.container_ids() == before
+
+
 @pytest.fixture(scope="module")
 def ecr_images(ecr_registry, moto, test_base, run_id) -> dict[str, str]:
     """Two versions in the ECR stand-in, which refuses anonymous pulls."""
@@ -351,7 +417,7 @@ def test_prune_keeps_the_newest_images_and_removes_the_oldest(project, images):
         assert app.deploy(images[version], "--keep", "2").code == 0, version
     assert not image_present(images["v1"])
     assert image_present(images["v2"]) and image_present(images["v3"])
-    history = (app.dir / ".deploy" / "history").read_text().split()
+    history = state(app)["history"].split()
     assert history == [images["v2"], images["v3"]]  # oldest first, as deploys append
 
 
@@ -447,7 +513,7 @@ def test_down_purge_removes_the_files_and_keeps_the_data_unless_asked(project, i
     assert result.code == 0, result.stderr
     assert app.container_ids() == {}
     assert sorted(path.name for path in app.dir.iterdir()) == [".deploy"]
-    assert not (app.dir / ".deploy" / "current").exists()
+    assert "current" not in state(app)
     assert volume_exists(f"{app.name}_data")
     wiped = project("wiped")
     assert wiped.deploy(images["v1"]).code == 0
@@ -549,6 +615,10 @@ def test_a_redeploy_of_the_running_image_brings_back_a_service_stopped_by_hand(p
         (["deploy", "--dir", "{dir}", "--project", "p", "--image", "--help"], "--image needs a value, got the option"),
         (["deploy", "--dir", "{dir}", "--project", "p", "--image", "x", "--migrate-timeout", "0"],
          "--migrate-timeout '0'"),
+        (["deploy", "--dir", "{dir}", "--project", "p", "--image", "x", "--timeout", "9" * 20],
+         f"--timeout '{'9' * 20}': expected a number of seconds from 1 to 86400"),
+        (["deploy", "--dir", "{dir}", "--project", "p", "--image", "x", "--keep", "101"],
+         "--keep '101': expected a number of images from 1 to 100"),
     ],
 )
 def test_bad_arguments_exit_2_naming_the_problem(tmp_path, docker_engine, argv, message):
@@ -568,7 +638,7 @@ def test_a_usage_error_in_a_directory_with_state_is_audited(tmp_path, docker_eng
     app = make_project(tmp_path / "app", "usage-audited")
     (app.dir / ".deploy").mkdir()
     result = app.deploy("x", "--keep", "none")
-    assert result.code == 2 and result.report["message"] == "--keep 'none': expected a positive number of images"
+    assert result.code == 2 and result.report["message"] == "--keep 'none': expected a number of images from 1 to 100"
     assert last_audit(app)["result"] == "refused"
     assert sorted(path.name for path in (app.dir / ".deploy").iterdir()) == ["audit.log"]
 
@@ -591,7 +661,7 @@ def test_compose_v1_is_refused_up_front_naming_what_was_found(tmp_path, docker_e
     assert not (app.dir / ".deploy").exists()  # refused before anything was written
 
 
-# ---------------------------------------------------------------- faults (README, "Faults")
+# ---------------------------------------------------------------- faults (docs/host-deploy.md, "Faults")
 
 def one_off_containers(app: HostProject) -> list[str]:
     return docker_env.host("ps", "-aq", "--filter", f"label=com.docker.compose.project={app.name}",
@@ -632,7 +702,7 @@ def test_a_deploy_interrupted_mid_migration_restores_and_verifies_what_ran(proje
     assert deploy.returncode == 5
     assert json.loads(stdout.splitlines()[-1])["result"] == "interrupted_restored"
     assert last_audit(app)["result"] == "interrupted_restored"
-    assert (app.dir / ".deploy" / "current").read_text().strip() == images["v1"]
+    assert state(app)["current"] == images["v1"]
     assert_running_on(app.run("status"), images["v1"])
     assert app.container_ids() == before
     assert one_off_containers(app) == []
@@ -671,7 +741,7 @@ def test_a_rollback_whose_target_fails_its_gate_restores_what_ran(project, image
     assert app.deploy(images["v1"]).code == 0
     assert app.deploy(images["v2"]).code == 0
     # The recorded previous image no longer passes its gate.
-    (app.dir / ".deploy" / "previous").write_text(images["crash"] + "\n")
+    (app.dir / ".deploy" / "state.json").write_text(json.dumps({**state(app), "previous": images["crash"]}))
     result = app.run("rollback", "--timeout", "60")
     assert result.code == 5, result.stderr
     assert result.report["result"] == "restored"
@@ -746,7 +816,8 @@ def test_status_counts_a_restart_since_the_deploy_as_unhealthy(project, images):
     app = project()
     assert app.deploy(images["v1"]).code == 0
     miner = app.container_ids()["miner"]
-    docker_env.host("exec", miner, "sh", "-c", "kill 1")  # exits; its restart policy brings it back
+    # It exits, and its restart policy brings it back; the exec may be killed with it (137).
+    docker_env.host("exec", miner, "sh", "-c", "kill 1", check=False)
     deadline = time.monotonic() + 60
     while docker_env.host("inspect", "--format", "{{.RestartCount}}", miner).stdout.strip() == "0":
         assert time.monotonic() < deadline, "the container was never restarted"
@@ -789,7 +860,7 @@ def assert_one_verified_version(app: HostProject, ref: str) -> None:
 @pytest.fixture
 def ssh_host(tmp_path, docker_engine):
     """A real sshd whose sessions reach the test host's engine, as a deploy over SSH does."""
-    host = test_host.start_sshd(tmp_path / "sshd", session_env={
+    host = sshd_host.start_sshd(tmp_path / "sshd", session_env={
         **docker_env.host_env(tmp_path / "sshd" / "docker-config"), "PATH": os.environ["PATH"],
         "DEPLOY_ACTOR": "ssh-client"})
     yield host
@@ -914,7 +985,7 @@ def test_a_rerun_after_a_kill_mid_up_does_not_migrate_the_same_image_again(proje
 def test_a_state_write_failing_after_a_verified_switch_says_what_runs(project, images):
     app = project()
     assert app.deploy(images["v1"]).code == 0
-    (app.dir / ".deploy" / "current.tmp").mkdir()  # the write of `current` fails; the lock's probe does not
+    (app.dir / ".deploy" / "state.json.tmp").mkdir()  # every state write fails; the lock's probe does not
     result = app.deploy(images["v2"])
     assert result.code == 6, result.stderr
     assert "could not be written: current is stale" in result.stderr
@@ -960,14 +1031,18 @@ def test_an_image_built_for_another_architecture_is_refused_before_anything_chan
 
 
 def wait_for_the_gate(app: HostProject, deploy: subprocess.Popen, ref: str, engine: dict[str, str]) -> None:
-    """Until both services run REF: the deploy is in its health gate."""
+    """Until both services run REF (by image ID: `docker ps` shows no digest): the deploy is in its gate."""
+    def docker(*args: str) -> list[str]:
+        done = subprocess.run(["docker", *args], env={**os.environ, **engine}, capture_output=True, text=True,
+                              check=False)
+        return done.stdout.split()
+
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and deploy.poll() is None:
-        listing = subprocess.run(
-            ["docker", "ps", "--filter", f"label=com.docker.compose.project={app.name}",
-             "--filter", "label=com.docker.compose.oneoff=False", "--format", "{{.Image}}"],
-            env={**os.environ, **engine}, capture_output=True, text=True, check=True).stdout.split()
-        if listing == [ref] * 2:
+        expected = docker("image", "inspect", "--format", "{{.Id}}", ref)
+        ids = docker("ps", "-q", "--filter", f"label=com.docker.compose.project={app.name}",
+                     "--filter", "label=com.docker.compose.oneoff=False")
+        if expected and len(ids) == 2 and docker("inspect", "--format", "{{.Image}}", *ids) == expected * 2:
             return
         time.sleep(0.2)
     pytest.fail(f"{ref} never started: {deploy.stderr.read() if deploy.poll() is not None else 'still deploying'}")
@@ -976,14 +1051,23 @@ def wait_for_the_gate(app: HostProject, deploy: subprocess.Popen, ref: str, engi
 FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"  # Debian's faketime
 
 
+def with_long_start_period(app: HostProject) -> None:
+    """Health `starting` until the first passing check: without a start period,
+    3 failing checks (3 s) turn a slow starter unhealthy; an unhealthy image
+    then stays `starting` and only the gate's deadline ends its gate."""
+    compose = app.dir / "docker-compose.yml"
+    compose.write_text(compose.read_text().replace("retries: 3\n", "retries: 3\n      start_period: 600s\n"))
+
+
 @pytest.mark.parametrize(("image", "step", "code", "result"), [
     ("slow-start", "+2h", 0, "deployed"),  # a forward step must not end a gate that is about to pass
-    ("unhealthy", "-2h", 5, "rolled_back"),  # nor a backward one stretch a gate that fails
+    ("unhealthy", "-2h", 5, "rolled_back"),  # nor a backward one stretch a gate that ends at its deadline
 ])
 def test_a_wall_clock_step_during_the_health_gate_moves_neither_its_deadline_nor_the_audit(
         project, images, tmp_path, image, step, code, result):
     assert Path(FAKETIME).exists(), "faketime is installed by scripts/setup"
     app = project()
+    with_long_start_period(app)
     assert app.deploy(images["v1"]).code == 0
     clock = tmp_path / "wall-clock"
     clock.write_text("+0\n")
@@ -1018,6 +1102,7 @@ def restartable_engine(docker_engine) -> dict[str, str]:
 def test_an_engine_restart_during_the_health_gate_is_waited_for_and_what_it_brings_back_verified(
         tmp_path, images, restartable_engine, run_id):
     app = make_project(tmp_path / "app", f"hd-{run_id}-restart")
+    with_long_start_period(app)
     engine = {**app.host_env(), **restartable_engine}
     try:
         assert app.deploy(images["v1"], env=restartable_engine).code == 0
@@ -1034,3 +1119,44 @@ def test_an_engine_restart_during_the_health_gate_is_waited_for_and_what_it_brin
         assert status.code == 0 and status.report["image"] == images["slow-start"], status.stderr
     finally:
         docker_env.compose_down(app.name, app.dir, engine)
+
+
+def test_every_character_of_a_message_survives_the_json_report(tmp_path):
+    odd = tmp_path / 'a "quoted"\\path\twith a tab, ünïcode and a\nnewline'
+    result = subprocess.run([str(HOST_DEPLOY), "status", "--dir", str(odd), "--project", "p"],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2
+    assert json.loads(result.stdout.splitlines()[-1])["message"] == f"--dir {odd}: no docker-compose.yml there"
+
+
+def test_an_older_versions_state_files_are_read_into_the_state_once(project, images):
+    app = project()
+    assert app.deploy(images["v1"]).code == 0
+    assert app.deploy(images["v2"]).code == 0
+    recorded = state(app)
+    (app.dir / ".deploy" / "state.json").unlink()
+    for name, value in recorded.items():  # one file per value, as host-deploy kept them before
+        (app.dir / ".deploy" / name).write_text(value + "\n")
+    result = app.deploy(images["v2"])
+    assert result.code == 0, result.stderr
+    assert result.report["result"] == "unchanged" and result.report["previous_image"] == images["v1"]
+    assert {name: value for name, value in state(app).items() if name != "lock.owner"} == {
+        name: value for name, value in recorded.items() if name != "lock.owner"}
+    assert not any((app.dir / ".deploy" / name).exists() for name in recorded)
+
+
+def test_the_callers_shell_settings_change_no_path_and_no_compose_call(project, images):
+    app = project()
+    # compose would prefer this file, and these settings would steer every compose call.
+    (app.dir / "compose.yaml").write_text("services:\n  intruder:\n    image: ${IMAGE}\n")
+    decoy = app.dir.parent / "decoy"
+    (decoy / app.dir.name).mkdir(parents=True)  # where `cd app` would go with CDPATH
+    steering = {"CDPATH": str(decoy), "COMPOSE_FILE": "compose.yaml",
+                "COMPOSE_PROFILES": "migrate", "COMPOSE_PROJECT_NAME": "intruder"}
+    argv = [str(HOST_DEPLOY), "deploy", "--dir", app.dir.name, "--project", app.name, "--image", images["v1"]]
+    done = subprocess.run(argv, cwd=app.dir.parent, env={**os.environ, **app.host_env(), **steering},
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.splitlines()[-1])  # CDPATH would also have printed a directory
+    assert report["verified"] is True and set(report["services"]) == {"miner", "classifier"}
+    assert set(app.container_ids()) == {"miner", "classifier"}  # no migrate, no intruder

@@ -1,5 +1,5 @@
 """The IAM policies in docs/iam: one per purpose, each limited to the one
-repository in its region, holding only the actions the README's table says
+repository in its region, holding only the actions docs/iam.md's table says
 someone calls (and the table holds no action the files do not); the preview
 policy holds every read of the data sources a preview of any stack invokes."""
 
@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from components.provisioned_host import AMI_ARCHITECTURES, AMI_PARAMETER
+from tests.support import docs
 from tests.support.stack_shapes import run_every_shape
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = {path.stem: json.loads(path.read_text()) for path in sorted((ROOT / "docs" / "iam").glob("*.json"))}
-README = (ROOT / "README.md").read_text()
 REPOSITORY = "arn:aws:ecr:REGION:ACCOUNT_ID:repository/whatsapp-miner"
 LAYER_UPLOAD = {"ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload"}
 # AWS accepts only `*` as the resource of these; CreateKey and the EC2 reads are held to the
@@ -38,8 +38,8 @@ DATA_SOURCE_READS = {
     # internal/service/ssm/parameter_data_source.go: GetParameter
     "aws:ssm/getParameter:getParameter": {"ssm:GetParameter"},
 }
-# README rows: | `service:Action` | policy, policy | who calls it, and why |
-TABLE_ROW = re.compile(r"^\| `(\w+:\w+)` \| ([\w, -]+) \| .+ \|$", re.MULTILINE)
+# docs/iam.md "Actions" rows: | `service:Action` | policy, policy | who calls it, and why |
+ACTION = re.compile(r"`(\w+:\w+)`")
 
 
 def listed(value: str | list[str]) -> list[str]:
@@ -102,18 +102,22 @@ def test_each_apply_writes_only_its_own_stacks_state(name, stack):
         assert listed(statement["Resource"]) == [f"arn:aws:s3:::STATE_BUCKET/.pulumi/*/whatsapp-miner/{stack}*"]
 
 
-def test_every_action_of_every_policy_is_a_readme_row_saying_who_calls_it():
-    rows = {action: {name.strip() for name in names.split(",")} for action, names in TABLE_ROW.findall(README)}
-    assert rows, "the README has no IAM action table"
+def test_every_action_of_every_policy_is_a_docs_row_saying_who_calls_it():
+    rows = {}
+    for action, names, why in docs.table_rows("iam.md", "Actions"):
+        assert ACTION.fullmatch(action) and why, (action, names, why)
+        rows[ACTION.fullmatch(action)[1]] = {name.strip() for name in names.split(",")}
+    assert rows, "docs/iam.md has no IAM action table"
     assert set().union(*rows.values()) == set(POLICIES)
     for name in POLICIES:
         assert actions(name) == {action for action, names in rows.items() if name in names}, name
 
 
-def test_the_readme_points_at_the_policy_files_and_at_no_other():
-    named = set(re.findall(r"docs/iam/([\w-]+)\.json", README))
-    assert named == set(POLICIES)
-    assert "iam-deploy-policy.json" not in README
+def test_the_docs_point_at_the_policy_files_and_at_no_other():
+    assert set(re.findall(r"docs/iam/([\w-]+)\.json", docs.text("iam.md"))) == set(POLICIES)
+    for page in docs.pages():
+        assert set(re.findall(r"docs/iam/([\w-]+)\.json", docs.text(page))) <= set(POLICIES), page
+        assert not docs.mentions(page, "iam-deploy-policy.json"), page
 
 
 @pytest.fixture(scope="module")

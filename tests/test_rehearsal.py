@@ -25,8 +25,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.support import docker_env, test_host
-from tests.support.pulumi_cli import ROOT, PulumiProject, copy_program, require_cli
+from tests.support import docker_env, sshd_host
+from tests.support.pulumi_cli import ROOT, PulumiProject, copy_program
 
 API_TOKEN = 'p@ss word # not a comment, $HOME stays, "quoted"'
 GREETING = "it's here"
@@ -84,12 +84,12 @@ def project_containers(project: str, engine: dict[str, str]) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def python_base(docker_engine, tmp_path_factory) -> str:
-    return test_host.python_base_image(tmp_path_factory.mktemp("debootstrap"))
+    return sshd_host.python_base_image(tmp_path_factory.mktemp("debootstrap"))
 
 
 @pytest.fixture(scope="module")
 def ssh_host(tmp_path_factory, moto):
-    host = test_host.start_rehearsal_host(tmp_path_factory.mktemp("sshd"), moto)
+    host = sshd_host.start_rehearsal_host(tmp_path_factory.mktemp("sshd"), moto)
     yield host
     host.stop()
 
@@ -100,8 +100,7 @@ def ecr_client(moto: str):
 
 
 @pytest.fixture(scope="module")
-def rehearsal(tmp_path_factory, ecr_registry, moto, python_base, ssh_host, run_id) -> Stack:
-    require_cli()
+def rehearsal(tmp_path_factory, pulumi_cli, ecr_registry, moto, python_base, ssh_host, run_id) -> Stack:
     work = tmp_path_factory.mktemp("rehearsal")
     env_name = f"rh-{run_id}"
     host_dir = work / "host" / env_name
@@ -120,7 +119,7 @@ def rehearsal(tmp_path_factory, ecr_registry, moto, python_base, ssh_host, run_i
                           "whatsapp-miner:environmentTags": json.dumps([env_name, f"{env_name}-prd"])})
     cli.up("registry")
     shutil.copy(ROOT / "tests" / "rehearsal" / "Pulumi.rehearsal.yaml", cli.workdir / "Pulumi.rehearsal.yaml")
-    cli.init("rehearsal", test_host.stack_config(ssh_host, python_base, env_name, host_dir))
+    cli.init("rehearsal", sshd_host.stack_config(ssh_host, python_base, env_name, host_dir))
     stack = Stack(cli, "rehearsal", host_dir, f"whatsapp-miner-{env_name}")
     yield stack
     if stack.containers():
@@ -170,6 +169,13 @@ def test_first_deploy_from_an_empty_host(rehearsal, first_run):
     assert_no_secret_shown(rehearsal)
 
 
+def test_the_deployed_stacks_keep_the_policy_pack(rehearsal, first_run):
+    """What preview.yml and deploy.yml run: the real program's previews with the pack (docs/ci.md: "Policy pack")."""
+    for stack in ("registry", rehearsal.name):
+        done = rehearsal.cli.preview(stack, "--expect-no-changes", "--policy-pack", str(ROOT / "policy"))
+        assert "whatsapp-miner-guardrails" in done.stdout and "[mandatory]" not in done.stdout, stack
+
+
 def test_secrets_are_encrypted_in_the_state(rehearsal, first_run):
     state = rehearsal.cli.export(rehearsal.name)
     ciphertexts = json.dumps(state).count('"ciphertext"')
@@ -184,7 +190,7 @@ def prd(rehearsal, first_run, ssh_host, python_base) -> Stack:
     cli, env_name = rehearsal.cli, f"{rehearsal_tag(rehearsal)}-prd"
     shutil.copy(cli.workdir / "Pulumi.rehearsal.yaml", cli.workdir / "Pulumi.rehearsal-prd.yaml")
     stack = Stack(cli, "rehearsal-prd", rehearsal.host_dir.parent / env_name, f"whatsapp-miner-{env_name}")
-    cli.init(stack.name, {**test_host.stack_config(ssh_host, python_base, env_name, stack.host_dir),
+    cli.init(stack.name, {**sshd_host.stack_config(ssh_host, python_base, env_name, stack.host_dir),
                           "whatsapp-miner:promoteFrom": rehearsal.name})
     yield stack
     cli.destroy(stack.name)
@@ -209,6 +215,29 @@ def test_prd_promotes_the_digest_dev_verified_without_a_build(rehearsal, first_r
     assert tags_of(moto, prd, digest) == {digest.replace(":", "-"), rehearsal_tag(rehearsal), rehearsal_tag(prd)}
     assert prd.cli.up_changes(prd.name) == {}  # promoting the same digest again changes nothing
     assert rehearsal.status()["digest"] == digest  # dev is untouched
+
+
+def test_prd_with_nothing_to_promote_fails_and_writes_nothing_on_the_host(rehearsal, ssh_host, python_base):
+    """The stack it promotes from has verified nothing: the promotion's error stops the update before
+    any file, .env, credentials or teardown claim reaches the host (every host resource waits for it)."""
+    cli, unverified, stack = rehearsal.cli, "rehearsal-unverified", "rehearsal-nothing-to-promote"
+    host_dir = rehearsal.host_dir.parent / f"{rehearsal_tag(rehearsal)}-nothing-to-promote"
+    cli.init(unverified, {})  # never deployed: no deployedDigest
+    shutil.copy(cli.workdir / "Pulumi.rehearsal.yaml", cli.workdir / f"Pulumi.{stack}.yaml")
+    cli.init(stack, {**sshd_host.stack_config(ssh_host, python_base, f"{rehearsal_tag(rehearsal)}-prd", host_dir),
+                     "whatsapp-miner:composeProject": f"{rehearsal.project}-nothing-to-promote",
+                     "whatsapp-miner:promoteFrom": unverified})
+    try:
+        failed = cli.up(stack, check=False)
+        assert failed.returncode != 0
+        assert f"stack organization/whatsapp-miner/{unverified} has no output deployedDigest" in \
+            failed.stdout + failed.stderr
+        assert not host_dir.exists() or not any(host_dir.rglob("*"))
+        resources = cli.export(stack)["deployment"].get("resources") or []
+        assert not [r["urn"] for r in resources if r["type"].startswith("command:")]
+    finally:
+        for name in (stack, unverified):
+            cli.run("stack", "rm", "--yes", "--force", "--stack", name)
 
 
 def rehearsal_tag(stack: Stack) -> str:
@@ -262,7 +291,7 @@ def volume_exists(name: str) -> bool:
     return docker_env.host("volume", "inspect", name, check=False).returncode == 0
 
 
-# ---------------------------------------------------------------- What a change does (README)
+# ---------------------------------------------------------------- What a change does (docs/operations.md)
 
 def test_nothing_changed_runs_nothing_on_the_host(rehearsal, first_run):
     before, audits = rehearsal.containers(), rehearsal.audit_lines()
@@ -458,7 +487,7 @@ def test_a_new_host_dir_moves_the_project_and_cleans_the_old_dir(rehearsal):
 def test_a_new_host_gets_the_project_and_the_old_host_is_cleaned(rehearsal, ssh_host, tmp_path_factory, moto):
     # A second sshd with its own host key stands for a second host; both reach
     # the test host's dockerd, so the new host also gets its own directory.
-    second = test_host.start_rehearsal_host(tmp_path_factory.mktemp("sshd-2"), moto)
+    second = sshd_host.start_rehearsal_host(tmp_path_factory.mktemp("sshd-2"), moto)
     try:
         for key in ssh_host.workdir.glob("client_key*.pub"):
             second.authorize(key)
@@ -502,8 +531,7 @@ def test_destroy_takes_the_project_down_removes_its_files_and_keeps_its_data(reh
     assert_no_secret_shown(rehearsal)
 
 
-def test_the_local_stack_is_the_readme_main_job(tmp_path, python_base):
-    require_cli()
+def test_the_local_stack_is_the_readme_main_job(tmp_path, pulumi_cli, python_base):
     env_name = f"lc-{uuid.uuid4().hex[:8]}"
     cli = PulumiProject(copy_program(tmp_path / "program"), tmp_path / "state", environ={})
     cli.init("local", {"whatsapp-miner:environment": env_name, "whatsapp-miner:baseImage": python_base,
@@ -518,7 +546,7 @@ def test_the_local_stack_is_the_readme_main_job(tmp_path, python_base):
         assert (local.host_dir / ".env").stat().st_mode & 0o777 == 0o600
         cli.preview("local", "--expect-no-changes")
         # A deleted local image goes unnoticed (pulumi-docker's Read changes
-        # nothing); the README's way back is to replace the image resource.
+        # nothing); docs/operations.md's way back is to replace the image resource.
         image_name = f"whatsapp-miner:{env_name}"
         docker_env.run("docker", "image", "rm", "--force", image_name)
         assert cli.up_changes("local") == {}

@@ -4,16 +4,14 @@ config stops the program before any resource, naming both environments."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from components import doppler
 from components.settings import SettingsError
+from tests.support import docs
 from tests.support.pulumi_program import run_stack
 from tests.test_program import doppler_env
-
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
 
 @pytest.mark.parametrize(
@@ -69,9 +67,11 @@ def test_the_stacks_own_doppler_config_or_none_runs(stack, doppler_variables):
     assert run_stack(stack, doppler_env(**doppler_variables)).registrations
 
 
-def test_every_doppler_command_in_the_readme_names_the_config_of_its_stack():
-    commands = [command for command in re.findall(r"`(doppler run[^`]*)`", README) if "pulumi" in command]
-    assert len(commands) >= 4
-    for command in commands:
-        match = re.fullmatch(r"doppler run --config (\S+) -- pulumi .*-s (\S+).*", command)
+def test_every_doppler_command_in_the_docs_names_the_config_of_its_stack():
+    commands = [span for page in docs.pages() for span in docs.code_spans(page)
+                if re.fullmatch(r"doppler run --config \S+ -- .+", span)]
+    assert len(commands) >= 10
+    for command in commands:  # through the wrapper: the CLI and host-status read only the standard names
+        match = re.fullmatch(r"doppler run --config (\S+) -- scripts/with-aws-env "
+                             r"(?:pulumi .*-s|scripts/host-status) (\S+).*", command)
         assert match and match[1] == match[2], command

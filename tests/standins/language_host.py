@@ -13,7 +13,17 @@ is real. What this copies from the real host's main.go at v3.259.0:
 - exit code 32 means the program already reported its error: `bail`;
   any other failure is "program exited with non-zero exit code: N";
 - plugins are not installed by the host: the tests put them on PATH, so
-  `GetRequiredPackages` answers with none.
+  `GetRequiredPackages` answers with none;
+- `RunPlugin` of a policy pack (kind `analyzer`: `pulumi preview --policy-pack
+  DIR`, which the engine starts through the language host named in the
+  pack's PulumiPolicy.yaml, pulumi sdk/go/common/resource/plugin/plugin.go
+  `newPlugin`): the Analyzer proxy of pulumi sdk/policy_proxy.go prints its
+  port, takes the stack configuration, and only then the host runs
+  `<virtualenv>/bin/python -u -m pulumi.policy ARGS... PROGRAM_DIR` in the
+  pack's directory with PULUMI_ORGANIZATION, PULUMI_PROJECT, PULUMI_STACK,
+  PULUMI_DRY_RUN and PULUMI_CONFIG set (when not empty), then the request's
+  own environment; a non-zero exit is sent as the exit code. Other plugin
+  kinds (resource plugins written in Python) are not run by this stand-in.
 """
 
 from __future__ import annotations
@@ -28,6 +38,8 @@ from pathlib import Path
 
 import grpc
 from pulumi.runtime.proto import language_pb2, language_pb2_grpc, plugin_pb2
+
+from tests.standins.policy_run import run_policy_pack
 
 EXEC_SCRIPT = "pulumi-language-python-exec"
 USER_ACTIONABLE_EXIT = 32  # pythonProcessExitedAfterShowingUserActionableMessage
@@ -76,10 +88,16 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
             return language_pb2.RunResponse(bail=True)
         return language_pb2.RunResponse(error=f"program exited with non-zero exit code: {code}")
 
+    def RunPlugin(self, request, context):
+        if request.kind != "analyzer":
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, "this stand-in runs only policy packs (kind analyzer)")
+        yield from run_policy_pack(request, context)
+
 
 def main() -> None:
     engine_address = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), "")
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    # A policy pack's RunPlugin stream holds one worker for the whole run.
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     language_pb2_grpc.add_LanguageRuntimeServicer_to_server(LanguageHost(engine_address), server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()

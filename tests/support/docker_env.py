@@ -32,6 +32,8 @@ from pathlib import Path
 
 import boto3
 
+from tests.support import tiers
+
 WORKLOAD = Path(__file__).resolve().parent.parent / "fixtures" / "workload"
 BUSYBOX = Path("/bin/busybox")
 BUSYBOX_APPLETS = ("sh", "cat", "echo", "sleep", "test", "touch", "date", "env", "ls", "rm", "mkdir")
@@ -41,6 +43,8 @@ ECR_API_HOST = "api.ecr.us-east-1.amazonaws.com"  # the ECR stand-in registry's 
 
 def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
     """Run a command, failing the test with its stderr when it fails."""
+    if args[0] == "docker":
+        tiers.refuse_in_fast_tier("docker", tiers.SERVICES)
     kwargs.setdefault("capture_output", True)
     kwargs.setdefault("text", True)
     check = kwargs.pop("check", True)
@@ -52,6 +56,7 @@ def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
 
 def require_docker() -> None:
     """Fail (never skip) when the engines or compose v2 the tests need are missing."""
+    tiers.refuse_in_fast_tier("the Docker engines", tiers.SERVICES)
     if shutil.which("docker") is None:
         raise RuntimeError("docker is not installed: run the tests through scripts/test")
     for what, env in (("the Docker engine", {}), ("the test host's Docker engine", host_env())):
@@ -99,6 +104,7 @@ def compose_down(project: str, directory: Path, docker_env: dict[str, str] | Non
 
 def require_http(what: str, url: str) -> None:
     """Fail (never skip) when a service the tests need does not answer."""
+    tiers.refuse_in_fast_tier(f"the {what}", tiers.SERVICES)
     try:
         urllib.request.urlopen(url, timeout=5).close()
     except OSError as error:
@@ -119,6 +125,7 @@ def ecr_standin_host() -> str:
 
 def ecr_standin_registry() -> str:
     """A registry answering under an ECR hostname (see scripts/services.sh)."""
+    tiers.refuse_in_fast_tier("the ECR stand-in registry", tiers.SERVICES)
     host = ecr_standin_host()
     url = f"http://{host}/v2/"
     try:
@@ -135,6 +142,7 @@ def ecr_standin_registry() -> str:
 
 def ecr_api_standin() -> str:
     """moto over TLS as ECR's API (see scripts/services.sh); returns the CA bundle that trusts it."""
+    tiers.refuse_in_fast_tier("the ECR API stand-in", tiers.SERVICES)
     ca = os.environ.get("TEST_ECR_API_CA", "/tmp/whatsapp-miner-ci/ecr-api/cert.pem")
     if not Path(ca).is_file():
         raise RuntimeError(f"no ECR API stand-in certificate at {ca}: run the tests through scripts/test")

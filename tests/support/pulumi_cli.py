@@ -15,6 +15,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support import tiers
+
 ROOT = Path(__file__).resolve().parents[2]
 STANDINS = ROOT / "tests" / "standins" / "bin"
 PROGRAM_FILES = ("__main__.py", "Pulumi.yaml", "Pulumi.local.yaml", "Dockerfile", ".dockerignore",
@@ -23,6 +25,7 @@ PASSPHRASE = "rehearsal passphrase"
 
 
 def require_cli() -> str:
+    tiers.refuse_in_fast_tier("the Pulumi CLI", tiers.PULUMI_CLI)
     cli = shutil.which("pulumi")
     if cli is None:
         raise RuntimeError("the Pulumi CLI is not on PATH: run the tests with scripts/test "

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support import docker_env
+from tests.support import docker_env, tiers
 
 ROOT = Path(__file__).resolve().parents[2]
 SSHD = Path("/usr/sbin/sshd")
@@ -61,6 +61,7 @@ def _keygen(path: Path) -> None:
 def start_sshd(workdir: Path, session_env: dict[str, str] | None = None) -> SshHost:
     """sshd on a free loopback port, accepting one throwaway client key.
     SESSION_ENV is the host's own environment for every session (SetEnv)."""
+    tiers.refuse_in_fast_tier("sshd", tiers.SERVICES)
     if not SSHD.exists():
         raise RuntimeError(f"{SSHD} is missing: apt-get install openssh-server (scripts/setup does)")
     _keygen(workdir / "host_key")
