@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 
 from components.ecr_tags import build_tag
 from tests.support import moto_iam
-from tests.support.pulumi_cli import ROOT, PulumiError, PulumiProject, copy_program, require_cli
+from tests.support.pulumi_cli import ROOT, PulumiError, PulumiProject, copy_program
 from tests.test_ecr_tags import MANIFEST_TYPE, manifest
 
 NO_SSH = ("--exclude", "**::app-teardown", "--exclude-dependents")
@@ -31,13 +31,8 @@ POLICIES = ("registry-admin", "deploy-dev", "deploy-prd", "preview", "host-pull"
 
 
 @pytest.fixture(scope="module")
-def moto_enforcing() -> tuple[str, dict]:
-    return moto_iam.enforcing_moto()
-
-
-@pytest.fixture(scope="module")
-def keys(moto_enforcing, run_id) -> dict[str, dict]:
-    endpoint, admin = moto_enforcing
+def keys(aws_iam_api, run_id) -> dict[str, dict]:
+    endpoint, admin = aws_iam_api
     return {name: moto_iam.user_with_policy(endpoint, admin, name, run_id) for name in POLICIES}
 
 
@@ -69,14 +64,13 @@ class Program:
 
 
 @pytest.fixture(scope="module")
-def program(tmp_path_factory, moto_enforcing, keys, run_id) -> Program:
-    require_cli()
+def program(tmp_path_factory, aws_iam_api, keys, run_id, pulumi_cli) -> Program:
     work = tmp_path_factory.mktemp("iam")
     key = work / "deploy_key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     cli = PulumiProject(copy_program(work / "program"), work / "state", environ={
         "AWS_EC2_REGION": moto_iam.REGION,
-        "AWS_ENDPOINT_URL": moto_enforcing[0],
+        "AWS_ENDPOINT_URL": aws_iam_api[0],
         "SSH_PRIVATE_KEY": key.read_text(),
         "WHATSAPP_MINER_EC2_HOST": "127.0.0.1",
         "WHATSAPP_API_TOKEN": "iam token",
@@ -85,7 +79,7 @@ def program(tmp_path_factory, moto_enforcing, keys, run_id) -> Program:
         shutil.copy(ROOT / f"Pulumi.{stack}.yaml", cli.workdir / f"Pulumi.{stack}.yaml")
     repository = f"whatsapp-miner-{run_id}"
     cli.init("registry", {"whatsapp-miner:repositoryName": repository})
-    return Program(cli, keys, moto_enforcing[0], repository)
+    return Program(cli, keys, aws_iam_api[0], repository)
 
 
 @pytest.fixture(scope="module")

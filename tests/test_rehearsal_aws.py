@@ -20,6 +20,13 @@ import pytest
 from tests.support.aws_rehearsal import Aws, World, start_world
 
 EXCLUDE_SSH = ("--exclude", "**::host-cloud-init", "--exclude-dependents")
+# A stack that provisions its host (no stack file: one would have to load with any deploy key).
+HOST_CONFIG = {
+    "whatsapp-miner:target": "ec2",
+    "whatsapp-miner:provisionHost": "true",
+    "whatsapp-miner:hostSshCidrs": '["203.0.113.0/24"]',
+    "whatsapp-miner:containerEnv": '["WHATSAPP_API_TOKEN"]',
+}
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +35,7 @@ def env_name(run_id) -> str:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory, aws_api, env_name) -> World:
+def world(tmp_path_factory, aws_api, env_name, pulumi_cli) -> World:
     # The registry stack stays, as in production: its repository holds images.
     return start_world(tmp_path_factory.mktemp("aws-host"), aws_api, f"whatsapp-miner-{env_name}", [env_name])
 
@@ -58,7 +65,7 @@ class Host:
 
 @pytest.fixture(scope="module")
 def host(world, env_name) -> Host:
-    stack = world.stack("aws-host", env_name, {"whatsapp-miner:imageDigest": world.push("host image 1")})
+    stack = world.stack("aws-host", env_name, {**HOST_CONFIG, "whatsapp-miner:imageDigest": world.push("host image 1")})
     world.cli.up(stack, *EXCLUDE_SSH)
     yield Host(stack, env_name, world.cli.outputs(stack))
     world.cli.run("destroy", "--stack", stack, "--yes", "--skip-preview", "--exclude-protected")

@@ -29,7 +29,7 @@ def env_name(run_id) -> str:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory, aws_api, env_name) -> World:
+def world(tmp_path_factory, aws_api, env_name, pulumi_cli) -> World:
     return start_world(tmp_path_factory.mktemp("aws-ecs"), aws_api, f"whatsapp-miner-{env_name}", [env_name])
 
 

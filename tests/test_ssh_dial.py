@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import test_host
+from tests.support import sshd_host
 from tests.support.aws_rehearsal import World, start_world
 from tests.support.pulumi_cli import ROOT, PulumiError
 
@@ -25,13 +25,13 @@ DIAL_ERROR_LIMIT = 3
 
 @pytest.fixture(scope="module")
 def sshd(tmp_path_factory):
-    host = test_host.start_sshd(tmp_path_factory.mktemp("sshd"))
+    host = sshd_host.start_sshd(tmp_path_factory.mktemp("sshd"))
     yield host
     host.stop()
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory, aws_api, run_id) -> World:
+def world(tmp_path_factory, aws_api, run_id, pulumi_cli) -> World:
     return start_world(tmp_path_factory.mktemp("dial"), aws_api, f"whatsapp-miner-dial-{run_id}", ["dev"])
 
 

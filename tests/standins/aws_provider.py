@@ -103,13 +103,10 @@ class AwsStandIn(p.Provider):
         return response
 
     async def create(self, request: p.CreateRequest) -> p.CreateResponse:
-        inputs = plain_map(request.properties)
         kind = TYPES.get(resource_type(request))
         if kind:
-            if request.preview:  # what it computes stays unknown
-                return p.CreateResponse(None, dict(request.properties))
-            resource_id, computed = kind.create(self._client, inputs)
-            return p.CreateResponse(resource_id, {**request.properties, **{k: wrap(v) for k, v in computed.items()}})
+            return self._create(kind, request)
+        inputs = plain_map(request.properties)
         if resource_type(request) == REPOSITORY:
             outputs = {} if request.preview else self._create_repository(inputs)
             return p.CreateResponse(inputs.get("name"), {**request.properties, **outputs})
@@ -125,6 +122,12 @@ class AwsStandIn(p.Provider):
         if request.preview:  # a preview plans from the inputs alone, whatever the type (the policy pack's tests)
             return p.CreateResponse(None, dict(request.properties))
         raise NotImplementedError(f"the aws stand-in does not implement {resource_type(request)}")
+
+    def _create(self, kind: ResourceType, request: p.CreateRequest) -> p.CreateResponse:
+        if request.preview:  # what it computes stays unknown
+            return p.CreateResponse(None, dict(request.properties))
+        resource_id, computed = kind.create(self._client, plain_map(request.properties))
+        return p.CreateResponse(resource_id, {**request.properties, **{k: wrap(v) for k, v in computed.items()}})
 
     async def update(self, request: p.UpdateRequest) -> p.UpdateResponse:
         news = plain_map(request.news)

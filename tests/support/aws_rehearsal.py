@@ -12,7 +12,7 @@ from pathlib import Path
 import boto3
 
 from components.ecr_tags import build_tag
-from tests.support.pulumi_cli import ROOT, PulumiProject, copy_program, require_cli
+from tests.support.pulumi_cli import ROOT, PulumiProject, copy_program
 from tests.test_ecr_tags import MANIFEST_TYPE, manifest
 
 TOKEN = "aws-rehearsal token"
@@ -41,15 +41,17 @@ class World:
         return digest
 
     def stack(self, name: str, env_name: str, config: dict[str, str]) -> str:
-        shutil.copy(ROOT / "tests" / "rehearsal" / f"Pulumi.{name}.yaml", self.cli.workdir / f"Pulumi.{name}.yaml")
+        """Stack NAME with CONFIG on top of tests/rehearsal/Pulumi.NAME.yaml, when there is one."""
+        stack_file = ROOT / "tests" / "rehearsal" / f"Pulumi.{name}.yaml"
+        if stack_file.exists():
+            shutil.copy(stack_file, self.cli.workdir / stack_file.name)
         self.cli.init(name, {"whatsapp-miner:environment": env_name, **config})
         return name
 
 
 def start_world(work: Path, endpoint: str, repository: str, env_names: list[str]) -> World:
     """A program copy in WORK whose registry stack on moto at ENDPOINT holds REPOSITORY,
-    whose tags ENV_NAMES may move."""
-    require_cli()
+    whose tags ENV_NAMES may move. The caller requests the `pulumi_cli` fixture."""
     key = work / "deploy_key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     cli = PulumiProject(copy_program(work / "program"), work / "state", environ={

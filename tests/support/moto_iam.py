@@ -22,10 +22,11 @@ from __future__ import annotations
 import json
 import os
 import sys
-import urllib.request
 from pathlib import Path
 
 import boto3
+
+from tests.support import docker_env
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICIES = ROOT / "docs" / "iam"
@@ -56,16 +57,12 @@ def bootstrap(endpoint: str) -> dict[str, str]:
 
 def enforcing_moto() -> tuple[str, dict[str, str]]:
     """The endpoint of the moto that enforces IAM, and its admin's keys (scripts/services.sh)."""
-    endpoint, keys = os.environ.get("TEST_AWS_IAM_ENDPOINT_URL"), os.environ.get("TEST_AWS_IAM_ADMIN_KEYS")
-    if not endpoint or not keys or not Path(keys).is_file():
-        raise RuntimeError("no moto enforcing IAM (TEST_AWS_IAM_ENDPOINT_URL, TEST_AWS_IAM_ADMIN_KEYS): "
-                           "run the tests through scripts/test")
-    try:
-        urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=5).close()
-    except OSError as error:
-        raise RuntimeError(f"no moto enforcing IAM at {endpoint} ({error}): run the tests through scripts/test") \
-            from error
-    return endpoint, json.loads(Path(keys).read_text())
+    endpoint = os.environ.get("TEST_AWS_IAM_ENDPOINT_URL", "http://127.0.0.1:5002")
+    docker_env.require_http("moto enforcing IAM", f"{endpoint}/moto-api/")
+    keys = Path(os.environ.get("TEST_AWS_IAM_ADMIN_KEYS", "/tmp/whatsapp-miner-ci/moto-iam-admin.json"))
+    if not keys.is_file():
+        raise RuntimeError(f"no admin keys for moto enforcing IAM at {keys}: run the tests through scripts/test")
+    return endpoint, json.loads(keys.read_text())
 
 
 def policy(name: str) -> dict:
