@@ -8,6 +8,10 @@ set -Eeuo pipefail
 readonly CI_LOG_DIR="${CI_LOG_DIR:-/tmp/whatsapp-miner-ci}"
 readonly REGISTRY_PORT="${REGISTRY_PORT:-5000}"
 readonly MOTO_PORT="${MOTO_PORT:-5001}"
+# moto enforcing IAM (tests/support/moto_iam.py): a server of its own, since
+# moto counts the requests it lets through unchecked process-wide.
+readonly MOTO_IAM_PORT="${MOTO_IAM_PORT:-5002}"
+readonly MOTO_IAM_KEYS="$CI_LOG_DIR/moto-iam-admin.json"
 # A registry answering under an ECR hostname (port 80, plain HTTP: dockerd
 # treats names that resolve to loopback as insecure), so that host-deploy's
 # ECR login path runs for real against moto's token.
@@ -145,6 +149,22 @@ start_moto() {
   wait_for moto curl -fsS "http://127.0.0.1:$MOTO_PORT/moto-api/"
 }
 
+# start_moto_iam: moto checking every request against IAM once the bootstrap's
+# requests (an admin user, its keys in $MOTO_IAM_KEYS) have gone through.
+start_moto_iam() {
+  local probe=(curl -fsS "http://127.0.0.1:$MOTO_IAM_PORT/moto-api/")
+  if "${probe[@]}" >/dev/null 2>&1; then
+    [[ -f $MOTO_IAM_KEYS ]] && return 0
+    echo "services: moto on port $MOTO_IAM_PORT runs without $MOTO_IAM_KEYS; stop it and start again" >&2
+    return 1
+  fi
+  INITIAL_NO_AUTH_ACTION_COUNT="$(python -m tests.support.moto_iam count)" \
+    moto_server -H 127.0.0.1 -p "$MOTO_IAM_PORT" >"$CI_LOG_DIR/moto-iam.log" 2>&1 </dev/null &
+  STARTED_PIDS+=("$!")
+  wait_for "moto enforcing IAM" "${probe[@]}"
+  python -m tests.support.moto_iam bootstrap "http://127.0.0.1:$MOTO_IAM_PORT" "$MOTO_IAM_KEYS"
+}
+
 start_services() {
   mkdir -p "$CI_LOG_DIR"
   start_dockerd
@@ -152,9 +172,12 @@ start_services() {
   start_registry registry "127.0.0.1:$REGISTRY_PORT"
   start_ecr_standin
   start_moto
+  start_moto_iam
   start_ecr_api_standin
   export TEST_REGISTRY="127.0.0.1:$REGISTRY_PORT"
   export TEST_AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT"
+  export TEST_AWS_IAM_ENDPOINT_URL="http://127.0.0.1:$MOTO_IAM_PORT"
+  export TEST_AWS_IAM_ADMIN_KEYS="$MOTO_IAM_KEYS"
   export TEST_ECR_REGISTRY="$ECR_STANDIN_HOST"
   export TEST_ECR_API_CA="$ECR_API_DIR/cert.pem"
   export TEST_HOST_DOCKER_HOST="$HOST_DOCKER_HOST"

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.support import docker_env, tiers
+from tests.support import docker_env, moto_iam, tiers
 from tests.support.pulumi_cli import require_cli
 
 TIER_MARKS = {"services": tiers.SERVICES, "pulumi_cli": tiers.PULUMI_CLI}
@@ -70,6 +70,12 @@ def moto(docker_engine) -> str:
 def aws_api() -> str:
     """moto alone, for tests that need no Docker engine."""
     return docker_env.moto_endpoint()
+
+
+@pytest.fixture(scope="session")
+def aws_iam_api() -> tuple[str, dict[str, str]]:
+    """A second moto, enforcing IAM, and its admin's keys (tests/support/moto_iam.py)."""
+    return moto_iam.enforcing_moto()
 
 
 @pytest.fixture(scope="session")

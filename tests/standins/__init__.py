@@ -9,7 +9,8 @@ pulumi sdk/go/common/workspace/plugins.go `getPluginInfoAndPath`):
   `pulumi-language-python-exec` the way the real host does;
 - pulumi-resource-command: pulumi-command 1.2.1 (remote and local Command,
   CopyToRemote) over the OpenSSH client;
-- pulumi-resource-aws: the ECR resources and the token lookup, on moto;
+- pulumi-resource-aws: every resource and lookup the program declares (the
+  registry's, a provisioned host's, the ecs target's), on moto;
 - pulumi-resource-docker: the Image resource, on a local registry.
 
 Each diff and lifecycle rule cites the provider source it copies.

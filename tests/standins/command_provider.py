@@ -25,7 +25,11 @@ provider/pkg/provider/) and pulumi-go-provider v1.3.0 (`gp:`):
   that refusal fails the command (pc:remote/commandOutputs.go:42-49);
 - a pinned host key is the only host-key algorithm offered
   (pc:remote/connection.go:85-98); without one the host key is not checked;
-  dialErrorLimit failed dials are retried (11 attempts by default);
+- every failed dial (refused, timed out after perDialTimeout, host key or
+  authentication refused) is retried with backoff until dialErrorLimit have
+  failed (pc:remote/connection.go dialWithRetry); the stand-in dials with
+  `ssh ... true` before each command or copy, so its errors are OpenSSH's
+  words where the real provider's are golang.org/x/crypto/ssh's;
 - a failure reads "<error>: running \"<command>\":\n<output>"
   (pc:remote/commandOutputs.go:100);
 - CopyToRemote copies over SFTP, creating parent directories; it copies again
@@ -41,6 +45,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -175,16 +180,40 @@ def _ssh_options(tool: str, connection: dict | None) -> Iterator[list[str]]:
         yield []
         return
     with tempfile.TemporaryDirectory(prefix="command-standin-") as scratch:
+        _dial(_connection_options("ssh", connection, Path(scratch)), int(connection["dialErrorLimit"]))
         yield _connection_options(tool, connection, Path(scratch))
+
+
+def dial_waits(limit: int) -> Iterator[float]:
+    """Seconds between failed dials: pulumi sdk go/common/util/retry/until.go's defaults
+    (100 ms, 1.5 times longer each time, at most 5 s); -1 dials without end."""
+    delay, failed = 0.1, 0
+    while limit == -1 or failed < limit:
+        yield min(delay, 5.0)
+        delay, failed = delay * 1.5, failed + 1
+
+
+def _dial(options: list[str], limit: int) -> None:
+    """pc:remote/connection.go dialWithRetry: a dial is retried after any error, and the
+    error after the last reads "after N failed attempts: <error>"."""
+    waits = dial_waits(limit)
+    while True:
+        done = subprocess.run(["ssh", *options, "true"], capture_output=True, text=True, check=False)
+        if done.returncode == 0:
+            return
+        wait = next(waits, None)
+        if wait is None:
+            raise CommandError(f"after {limit} failed attempts: {done.stderr.strip()}")
+        time.sleep(wait)
 
 
 def _connection_options(tool: str, connection: dict, state: Path) -> list[str]:
     key = state / "key"
     key.write_text(connection["privateKey"].rstrip("\n") + "\n")
     key.chmod(0o600)
-    options = ["-i", str(key), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
-               "-o", f"ConnectionAttempts={int(connection['dialErrorLimit']) + 1}",
-               "-o", f"ConnectTimeout={int(connection['perDialTimeout'])}"]
+    options = ["-i", str(key), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes"]
+    if int(connection["perDialTimeout"]):  # 0: no maximum
+        options += ["-o", f"ConnectTimeout={int(connection['perDialTimeout'])}"]
     if connection.get("hostKey"):
         known = state / "known_hosts"
         host_key = connection["hostKey"]

@@ -33,6 +33,7 @@ UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # how the engine serializes an
 AMI, DEFAULT_VPC, SUBNET_VPC = "ami-0al2023", "vpc-0default", "vpc-0subnet"
 # Stacks that live with the tests rather than at the top level.
 STACK_FILES = {"rehearsal": ROOT / "tests" / "rehearsal" / "Pulumi.rehearsal.yaml",
+               "aws-ecs": ROOT / "tests" / "rehearsal" / "Pulumi.aws-ecs.yaml",
                "ecs-example": ROOT / "tests" / "stacks" / "Pulumi.ecs-example.yaml"}
 
 

@@ -16,7 +16,8 @@ naming the fixture to request, even when another run's services answer.
 from __future__ import annotations
 
 # The fixtures that make a test tier 2 or 3 (tests/conftest.py defines them).
-SERVICES = frozenset({"docker_engine", "registry", "ecr_registry", "ecr_api", "moto", "aws_api", "test_base"})
+SERVICES = frozenset({"docker_engine", "registry", "ecr_registry", "ecr_api", "moto", "aws_api", "aws_iam_api",
+                       "test_base"})
 PULUMI_CLI = frozenset({"pulumi_cli"})
 
 _fast = False
