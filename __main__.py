@@ -13,15 +13,21 @@ import pulumi
 import pulumi_aws as aws
 from pulumi_command import remote
 
-from components import settings as stack_settings
 from components import targets
-from components.deployment import ComposeDeployment, ComposeDeploymentArgs
-from components.ecs_deployment import EcsDeployment, EcsDeploymentArgs
-from components.host import ssh_connection
-from components.image import AppImage, AppImageArgs
-from components.provisioned_host import ProvisionedHost, ProvisionedHostArgs
-from components.registry import SharedRepository, SharedRepositoryArgs
-from components.release import SharedRepositoryRef, TaggedImage, TaggedImageArgs, shared_repository, verified_digest_of
+from components.config import settings as stack_settings
+from components.image.build import AppImage, AppImageArgs
+from components.image.promotion import (
+    SharedRepositoryRef,
+    TaggedImage,
+    TaggedImageArgs,
+    shared_repository,
+    verified_digest_of,
+)
+from components.image.repository import SharedRepository, SharedRepositoryArgs
+from components.targets.ecs.deployment import EcsDeployment, EcsDeploymentArgs
+from components.targets.host.connection import ssh_connection
+from components.targets.host.deployment import ComposeDeployment, ComposeDeploymentArgs
+from components.targets.host.provisioned import ProvisionedHost, ProvisionedHostArgs
 
 
 def aws_provider(credentials: stack_settings.AwsCredentials) -> aws.Provider:
@@ -139,7 +145,7 @@ def deploy_on_host(settings: stack_settings.Settings, image: AppImage | TaggedIm
         owner=f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}",
         env_file=settings.env_file,
         compose_file=Path("docker-compose.yml"),
-        host_tool=Path("scripts/host-deploy"),
+        host_tool=Path("host/host-deploy"),
         health_timeout=settings.health_timeout,
         keep_images=settings.keep_host_images,
         deploy=settings.deploy,

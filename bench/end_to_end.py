@@ -94,7 +94,7 @@ class ManualFlow:
                                  "{{range .RepoDigests}}{{println .}}{{end}}", tag).stdout.split()
         ref = next(line for line in digests if line.startswith(self.repository_url + "@"))
         docker_env.run("scp", *self.ssh_options, "-P", str(self.host.port),
-                       str(self.program / "docker-compose.yml"), str(self.program / "scripts" / "host-deploy"),
+                       str(self.program / "docker-compose.yml"), str(self.program / "host" / "host-deploy"),
                        f"{self.host.user}@127.0.0.1:{self.host_dir}/")
         self.ssh(f". {self.host_dir}/.deploy/aws-credentials && bash {self.host_dir}/host-deploy deploy "
                  f"--dir {self.host_dir} --project {self.project} --image {ref} --timeout 90")

@@ -26,7 +26,7 @@ from pathlib import Path
 from tests.support import docker_env
 
 ROOT = Path(__file__).resolve().parent.parent
-HOST_DEPLOY = ROOT / "scripts" / "host-deploy"
+HOST_DEPLOY = ROOT / "host" / "host-deploy"
 RESULTS = ROOT / "bench" / "results" / "host-deploy.json"
 HOST = {**os.environ, **docker_env.host_env()}
 

@@ -23,7 +23,7 @@ import sys
 
 import boto3
 
-from components import environment
+from components.config import environment
 
 # Every manifest type ECR stores. Asking for all of them is what keeps ECR
 # from converting the manifest it returns (it converts to the first type a
@@ -39,11 +39,6 @@ MEDIA_TYPES = [
 
 class TagError(RuntimeError):
     """The image is not there, or tagging it would change what it is."""
-
-
-def build_tag(digest: str) -> str:
-    """The immutable tag every image gets: its own digest, as a tag may spell it."""
-    return digest.replace(":", "-")
 
 
 def tag_image(ecr, repository: str, digest: str, tags: list[str]) -> dict:

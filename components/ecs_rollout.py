@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
-from components import environment
+from components.config import environment
 
 PYTHON = ".venv/bin/python"
 """The program's virtualenv (Pulumi.yaml runtime.options.virtualenv); commands run in the project directory."""

@@ -3,7 +3,7 @@
 `doppler run` hands every command the aliases (AWS_EC2_REGION, ...), maybe
 quoted; the program maps them itself, but the Pulumi CLI (an s3:// state
 backend) and scripts/host-status read only the standard names. This applies
-the program's own rules (components.environment) and then becomes the command.
+the program's own rules (components.config.environment) and then becomes the command.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 
-from components import environment
+from components.config import environment
 
 USAGE = "usage: scripts/with-aws-env [--] COMMAND [ARGUMENT...]"
 # What a shell answers for a command it cannot find or run.

@@ -138,7 +138,7 @@ def test_the_setup_action_installs_before_any_step_sees_a_secret():
     ]
     installing = [index for index, step in enumerate(runs) if "pip install" in step.get("run", "") or "uses" in step]
     assert seeing == [len(runs) - 1], "only the last step, which loads them, sees the secrets"
-    assert runs[-1]["run"] == ".venv/bin/python -m components.environment"
+    assert runs[-1]["run"] == ".venv/bin/python -m components.ci.load_secrets"
     assert installing and max(installing) < seeing[0]
 
 
@@ -171,7 +171,7 @@ def test_every_job_that_passes_the_key_pair_passes_the_session_token_to_the_load
 def test_drift_fails_when_the_host_runs_another_digest_than_the_stacks_deployed_digest():
     [(_, _, job)] = [(path, name, job) for path, name, job in jobs() if path.name == "drift.yml"]
     steps_run = [step.get("run", "") for step in job["steps"]]
-    [check] = [step for step in job["steps"] if "-m components.drift_digest" in step.get("run", "")]
+    [check] = [step for step in job["steps"] if "-m components.ci.drift_digest" in step.get("run", "")]
     preview = next(index for index, step in enumerate(job["steps"]) if step.get("uses", "").startswith("pulumi/"))
     assert job["steps"].index(check) > preview  # the CLI the pulumi action installed reads the output
     assert check["if"] == "${{ !cancelled() }}"  # also when the preview found drift
@@ -179,7 +179,7 @@ def test_drift_fails_when_the_host_runs_another_digest_than_the_stacks_deployed_
     read_output, compare = check["run"].splitlines()
     assert read_output == 'deployed="$(pulumi stack output deployedDigest --stack "$STACK" || true)"'
     assert compare.startswith('bash scripts/host-status "$STACK" | ')
-    assert compare.endswith('| .venv/bin/python -m components.drift_digest "$deployed"')
+    assert compare.endswith('| .venv/bin/python -m components.ci.drift_digest "$deployed"')
     assert sum('scripts/host-status' in run for run in steps_run) == 1
 
 

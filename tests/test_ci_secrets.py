@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components import doppler, environment
+from components.ci import load_secrets
+from components.config import doppler, environment
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "dp.st.dev.0123456789abcdef"  # made up
@@ -119,7 +120,7 @@ def test_the_token_goes_nowhere_but_https_or_this_machine(url):
 def test_ci_loads_doppler_secrets_under_standard_names_masked_and_whole(doppler_api, tmp_path, capsys):
     github_env = tmp_path / "github_env"
     environ = {"GITHUB_ENV": str(github_env), "DOPPLER_TOKEN": TOKEN, "PULUMI_CONFIG_PASSPHRASE": "pass phrase"}
-    environment.main(environ, fetch=functools.partial(doppler.download, url=doppler_api))
+    load_secrets.main(environ, fetch=functools.partial(doppler.download, url=doppler_api))
 
     assert read_github_env(github_env) == {
         "PULUMI_CONFIG_PASSPHRASE": "pass phrase",
@@ -153,7 +154,7 @@ def test_ci_without_a_doppler_token_maps_the_github_secrets_aliases_unquoted(tmp
     def no_doppler(token: str) -> dict[str, str]:
         raise AssertionError("Doppler was called without a token")
 
-    environment.main(environ, fetch=no_doppler)
+    load_secrets.main(environ, fetch=no_doppler)
     assert read_github_env(github_env) == {
         "PULUMI_ACCESS_TOKEN": "pul-abc",
         "AWS_ACCESS_KEY_ID": "AKIAGITHUB",
@@ -168,13 +169,13 @@ def test_ci_stops_with_dopplers_message_when_the_token_is_refused(doppler_api, t
     github_env = tmp_path / "github_env"
     environ = {"GITHUB_ENV": str(github_env), "DOPPLER_TOKEN": "dp.st.revoked"}
     with pytest.raises(SystemExit, match="Doppler answered 401: Invalid Service token"):
-        environment.main(environ, fetch=functools.partial(doppler.download, url=doppler_api))
+        load_secrets.main(environ, fetch=functools.partial(doppler.download, url=doppler_api))
     assert not github_env.exists()
 
 
 def test_ci_refuses_to_run_outside_github_actions():
     with pytest.raises(SystemExit, match="GITHUB_ENV is not set"):
-        environment.main({"DOPPLER_TOKEN": TOKEN})
+        load_secrets.main({"DOPPLER_TOKEN": TOKEN})
 
 
 

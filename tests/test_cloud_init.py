@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components import cloud_init, ssh_keys
+from components.targets.host import cloud_init, ssh_keys
 
 REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +65,7 @@ def test_the_rendered_user_data_is_valid_cloud_config(keys, host_key, tmp_path, 
 def test_the_shell_in_the_user_data_passes_shellcheck_and_commands_run_without_a_shell(keys, host_key):
     config = yaml.safe_load(user_data(keys, host_key))
     scripts = [entry["content"] for entry in config["write_files"] if entry["content"].startswith("#!")]
-    assert scripts == [(ROOT / "scripts" / "host-provision").read_text()]
+    assert scripts == [(ROOT / "host" / "host-provision").read_text()]
     for script in scripts:
         result = run("shellcheck", "--shell=bash", "-", input=script)
         assert result.returncode == 0, result.stdout
@@ -103,7 +103,7 @@ def test_the_host_gets_the_stack_host_key_and_the_deploy_user_its_key_and_nothin
 def test_a_compose_download_with_another_digest_is_refused_before_anything_is_installed(tmp_path):
     impostor = tmp_path / "docker-compose"
     impostor.write_text("#!/bin/sh\necho not compose\n")
-    result = run("bash", str(ROOT / "scripts" / "host-provision"), "--user", "ec2-user", "--registry", REGISTRY,
+    result = run("bash", str(ROOT / "host" / "host-provision"), "--user", "ec2-user", "--registry", REGISTRY,
                  "--compose-url", impostor.as_uri(), "--compose-sha256", cloud_init.COMPOSE_SHA256["x86_64"])
     assert result.returncode == 1
     assert result.stderr.startswith(f"host-provision: step install compose: {impostor.as_uri()} does not have sha256")
@@ -117,7 +117,7 @@ def test_host_provision_refuses_bad_arguments_before_doing_anything(option, valu
     arguments = {"--user": "ec2-user", "--registry": REGISTRY, "--compose-url": "file:///nonexistent",
                  "--compose-sha256": cloud_init.COMPOSE_SHA256["x86_64"], option: value}
     argv = [item for pair in arguments.items() for item in pair]
-    result = run("bash", str(ROOT / "scripts" / "host-provision"), *argv)
+    result = run("bash", str(ROOT / "host" / "host-provision"), *argv)
     assert result.returncode == 1 and message in result.stderr
 
 

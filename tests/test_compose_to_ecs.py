@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components import compose_to_ecs
-from components.compose_to_ecs import ComposeError
+from components.targets.ecs import compose_to_ecs
+from components.targets.ecs.compose_to_ecs import ComposeError
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD_SERVICE = {"image": "${IMAGE:?set}", "env_file": ".env", "entrypoint": ["python3", "-m", "app.miner"]}

@@ -8,8 +8,10 @@ from contextlib import chdir
 
 import pytest
 
-from components import config_keys, config_reference, settings
-from components.settings import SettingsError
+from components.config import keys as config_keys
+from components.config import reference as config_reference
+from components.config import settings
+from components.config.settings import SettingsError
 from tests.support import docs
 from tests.support.pulumi_program import ROOT, STACK_FILES, run_stack, stack_config
 from tests.test_program import doppler_env
@@ -84,7 +86,7 @@ def test_fargate_sizes_cover_exactly_the_ecs_cpu_choices():
 def test_the_configuration_reference_is_generated_from_the_table():
     doc = config_reference.DOC.read_text()
     assert config_reference.updated(doc) == doc, (
-        f"docs/configuration.md differs from components/config_keys.py: run `{config_reference.COMMAND}`")
+        f"docs/configuration.md differs from components/config/keys.py: run `{config_reference.COMMAND}`")
 
 
 def test_the_readme_leaves_the_key_table_to_the_reference():

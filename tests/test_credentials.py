@@ -10,7 +10,9 @@ import logging
 
 import pytest
 
-from components import doppler, ecr_tags, ecs_rollout, environment
+from components import ecr_tags, ecs_rollout
+from components.ci import load_secrets
+from components.config import doppler, environment
 from tests.support.pulumi_program import run_stack
 from tests.test_ci_secrets import DOPPLER_SECRETS, TOKEN, doppler_api, read_github_env  # noqa: F401 (fixture)
 from tests.test_program import SECRET_KEY, doppler_env
@@ -140,7 +142,7 @@ def test_a_session_token_stays_behind_when_an_alias_key_replaces_its_key():
 def test_ci_exports_a_session_token_from_doppler_masked(doppler_api, tmp_path, capsys, monkeypatch):  # noqa: F811
     monkeypatch.setitem(DOPPLER_SECRETS, "AWS_SESSION_TOKEN", f"'{SESSION_TOKEN}'")
     github_env = tmp_path / "github_env"
-    environment.main({"GITHUB_ENV": str(github_env), "DOPPLER_TOKEN": TOKEN},
+    load_secrets.main({"GITHUB_ENV": str(github_env), "DOPPLER_TOKEN": TOKEN},
                      fetch=functools.partial(doppler.download, url=doppler_api))
     assert read_github_env(github_env)["AWS_SESSION_TOKEN"] == SESSION_TOKEN
     assert f"::add-mask::{SESSION_TOKEN}" in capsys.readouterr().out.splitlines()
@@ -148,14 +150,14 @@ def test_ci_exports_a_session_token_from_doppler_masked(doppler_api, tmp_path, c
 
 def test_ci_exports_no_session_token_when_none_is_given(tmp_path):
     github_env = tmp_path / "github_env"
-    environment.main({"GITHUB_ENV": str(github_env), "DOPPLER_TOKEN": "", "AWS_SESSION_TOKEN": "",
+    load_secrets.main({"GITHUB_ENV": str(github_env), "DOPPLER_TOKEN": "", "AWS_SESSION_TOKEN": "",
                       **doppler_env()}, fetch=doppler.download)
     assert "AWS_SESSION_TOKEN" not in read_github_env(github_env)
 
 
 def test_ci_warns_naming_a_differing_pair_without_its_values(tmp_path, capsys):
     environ = {"GITHUB_ENV": str(tmp_path / "github_env"), **doppler_env(AWS_DEFAULT_REGION="us-east-2")}
-    environment.main(environ, fetch=doppler.download)
+    load_secrets.main(environ, fetch=doppler.download)
     printed = capsys.readouterr().out.splitlines()
     assert "::warning::AWS_EC2_REGION and AWS_DEFAULT_REGION are both set and differ; AWS_EC2_REGION is used, " \
            "as the old scripts did" in printed

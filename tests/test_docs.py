@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from components import config_reference
+from components.config import reference as config_reference
 from tests.support import docs
 
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from components import drift_digest
+from components.ci import drift_digest
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK_DIGEST = "sha256:" + "a" * 64
@@ -47,7 +47,7 @@ def test_a_stack_without_deployed_digest_is_drift():
 
 
 def run_module(*argv: str, stdin: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "components.drift_digest", *argv], input=stdin, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "components.ci.drift_digest", *argv], input=stdin, cwd=ROOT,
                           capture_output=True, text=True, check=False, timeout=30)
 
 

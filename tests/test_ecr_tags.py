@@ -13,7 +13,8 @@ import uuid
 import boto3
 import pytest
 
-from components.ecr_tags import TagError, build_tag, tag_image
+from components.digests import build_tag
+from components.ecr_tags import TagError, tag_image
 from tests.support.pulumi_cli import ROOT
 
 MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json"

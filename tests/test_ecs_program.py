@@ -9,9 +9,10 @@ import shlex
 import pytest
 import yaml
 
-from components import compose_to_ecs, settings
-from components.ecs_deployment import APP_UID
-from components.settings import SettingsError
+from components.config import settings
+from components.config.settings import SettingsError
+from components.targets.ecs import compose_to_ecs
+from components.targets.ecs.deployment import APP_UID
 from tests.support import docs
 from tests.support.pulumi_program import ROOT, STACK_FILES, SUBNET_VPC, ProgramRun, run_stack
 from tests.test_program import API_TOKEN, SECRET_KEY, doppler_env

@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from components import commands
-from components.env_file import EnvFileError, render_env_file
+from components.targets.host import commands
+from components.targets.host.env_file import EnvFileError, render_env_file
 
 AWKWARD_VALUES = {
     "SPACES": "two words  and more",

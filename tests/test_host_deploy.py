@@ -1,4 +1,4 @@
-"""scripts/host-deploy against a real Docker engine and a real registry."""
+"""host/host-deploy against a real Docker engine and a real registry."""
 
 from __future__ import annotations
 
@@ -20,11 +20,11 @@ from pathlib import Path
 import boto3
 import pytest
 
-from components import cloud_init
+from components.targets.host import cloud_init
 from tests.support import docker_env, sshd_host
 
 REPO = Path(__file__).resolve().parent.parent
-HOST_DEPLOY = REPO / "scripts" / "host-deploy"
+HOST_DEPLOY = REPO / "host" / "host-deploy"
 SECRET = "s3cr3t value # with $dollar and \"quotes\""
 
 

@@ -21,7 +21,7 @@ import subprocess
 import pytest
 from botocore.exceptions import ClientError
 
-from components.ecr_tags import build_tag
+from components.digests import build_tag
 from tests.support import moto_iam
 from tests.support.pulumi_cli import ROOT, PulumiError, PulumiProject, copy_program
 from tests.test_ecr_tags import MANIFEST_TYPE, manifest

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from components.provisioned_host import AMI_ARCHITECTURES, AMI_PARAMETER
+from components.targets.host.provisioned import AMI_ARCHITECTURES, AMI_PARAMETER
 from tests.support import docs
 from tests.support.stack_shapes import run_every_shape
 

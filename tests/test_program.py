@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from components import environment
-from components.deployment import verified_digest
-from components.settings import SettingsError
+from components.config import environment
+from components.config.settings import SettingsError
+from components.digests import verified_digest
 from tests.support.pulumi_program import ACCOUNT, DEV_DIGEST, UNKNOWN, ProgramRun, default_stack_outputs, run_stack
 
 SECRET_KEY = "wJalr/XUtnFEMI+K7MDENG"

@@ -9,8 +9,8 @@ import subprocess
 import pytest
 import yaml
 
-from components import cloud_init, commands, ssh_keys
-from components.settings import SettingsError
+from components.config.settings import SettingsError
+from components.targets.host import cloud_init, commands, ssh_keys
 from tests.support.pulumi_program import AMI, DEFAULT_VPC, SUBNET_VPC, UNKNOWN, run_stack
 from tests.test_program import doppler_env
 

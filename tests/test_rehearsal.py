@@ -146,7 +146,7 @@ def assert_no_secret_shown(stack: Stack) -> None:
 def test_first_deploy_from_an_empty_host(rehearsal, first_run):
     host = rehearsal.host_dir
     assert (host / "docker-compose.yml").read_text() == (ROOT / "docker-compose.yml").read_text()
-    assert (host / "host-deploy").read_text() == (ROOT / "scripts" / "host-deploy").read_text()
+    assert (host / "host-deploy").read_text() == (ROOT / "host" / "host-deploy").read_text()
     assert (host / ".env").stat().st_mode & 0o777 == 0o600
     status = rehearsal.status()
     assert status["verified"] is True
@@ -349,7 +349,7 @@ def test_a_compose_change_recreates_only_the_affected_services(rehearsal):
 
 def test_a_host_tool_change_replaces_the_file_and_restarts_nothing(rehearsal):
     before, audits = rehearsal.containers(), rehearsal.audit_lines()
-    with (rehearsal.cli.workdir / "scripts" / "host-deploy").open("a") as tool:
+    with (rehearsal.cli.workdir / "host" / "host-deploy").open("a") as tool:
         tool.write("# a change to the host tool\n")
     assert rehearsal.cli.up_changes(rehearsal.name) == {"app-host-tool": "replace"}
     assert (rehearsal.host_dir / "host-deploy").read_text().endswith("# a change to the host tool\n")

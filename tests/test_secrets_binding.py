@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from components import doppler
-from components.settings import SettingsError
+from components.config import doppler
+from components.config.settings import SettingsError
 from tests.support import docs
 from tests.support.pulumi_program import run_stack
 from tests.test_program import doppler_env

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import boto3
 
-from components.ecr_tags import build_tag
+from components.digests import build_tag
 from tests.support.pulumi_cli import ROOT, PulumiProject, copy_program
 from tests.test_ecr_tags import MANIFEST_TYPE, manifest
 

@@ -20,7 +20,7 @@ from tests.support import tiers
 ROOT = Path(__file__).resolve().parents[2]
 STANDINS = ROOT / "tests" / "standins" / "bin"
 PROGRAM_FILES = ("__main__.py", "Pulumi.yaml", "Pulumi.local.yaml", "Dockerfile", ".dockerignore",
-                 "docker-compose.yml", "app", "components", "scripts")
+                 "docker-compose.yml", "app", "components", "host", "scripts")
 PASSPHRASE = "rehearsal passphrase"
 
 

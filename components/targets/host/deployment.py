@@ -36,8 +36,8 @@ from pathlib import Path
 import pulumi
 from pulumi_command import local, remote
 
-from components import commands
-from components.image import digest_of
+from components.digests import parse_report, verified_digest
+from components.targets.host import commands
 
 
 @dataclass
@@ -76,24 +76,6 @@ class ComposeDeploymentArgs:
 
 def file_digest(path: Path) -> str:
     return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def parse_report(stdout: str) -> dict:
-    """The JSON object host-deploy prints as its last line."""
-    lines = stdout.strip().splitlines()
-    if not lines:
-        raise ValueError("host-deploy printed no report")
-    return json.loads(lines[-1])
-
-
-def verified_digest(stdout: str, image_ref: str, reporter: str = "host-deploy") -> str:
-    """The digest the host verified; fails when it is not the one pushed."""
-    report = parse_report(stdout)
-    running = report.get("digest") or report.get("image_id")
-    expected = digest_of(image_ref)
-    if not report.get("verified") or running != expected:
-        raise ValueError(f"{reporter} verified {running!r}, but the program pushed {expected!r}")
-    return running
 
 
 class ComposeDeployment(pulumi.ComponentResource):

@@ -1,6 +1,6 @@
-"""docs/configuration.md's key table, generated from components/config_keys.py.
+"""docs/configuration.md's key table, generated from components/config/keys.py.
 
-After changing the table: `.venv/bin/python -m components.config_reference`
+After changing the table: `.venv/bin/python -m components.config.reference`
 rewrites the part of the doc between the markers; a test fails while they differ.
 """
 
@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from components.config_keys import KEYS, Key
+from components.config.keys import KEYS, Key
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
-COMMAND = ".venv/bin/python -m components.config_reference"
-BEGIN = f"<!-- generated from components/config_keys.py by `{COMMAND}`: edit the table there -->"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+COMMAND = ".venv/bin/python -m components.config.reference"
+BEGIN = f"<!-- generated from components/config/keys.py by `{COMMAND}`: edit the table there -->"
 END = "<!-- end of generated table -->"
 
 

@@ -2,7 +2,7 @@
 
 Key names are written only here. The settings reader reads through these
 keys, refuses a key the table does not hold, and docs/configuration.md is
-generated from the table (`python -m components.config_reference`).
+generated from the table (`python -m components.config.reference`).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ guarantees, in this order:
    fails otherwise (a rolled-back deployment is steady, not verified).
 
 The rollout commands are local commands; they read the AWS credentials Pulumi
-runs with (components.environment.boto3_credentials): none is an input of
+runs with (components.config.environment.boto3_credentials): none is an input of
 theirs, on their command line or in state. A named
 compose volume is an EFS access point, so the services and the migration
 share their data as they do on a host.
@@ -31,9 +31,9 @@ import pulumi
 import pulumi_aws as aws
 from pulumi_command import local
 
-from components import compose_to_ecs, ecs_rollout
-from components.deployment import parse_report, verified_digest
-from components.image import digest_of
+from components import ecs_rollout
+from components.digests import digest_of, parse_report, verified_digest
+from components.targets.ecs import compose_to_ecs
 
 APP_UID = 10001
 """The Dockerfile's USER: owner of the EFS access points' directories."""
@@ -132,7 +132,7 @@ class EcsDeployment(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         app = args.app
         region = args.region
-        aws_environment = {"AWS_DEFAULT_REGION": region}  # credentials: see components.environment.boto3_credentials
+        aws_environment = {"AWS_DEFAULT_REGION": region}  # credentials: environment.boto3_credentials
         cluster = aws.ecs.Cluster(f"{name}-cluster", name=args.name, opts=self._child)
         log_group = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"/ecs/{args.name}",
                                             retention_in_days=args.log_retention_days, opts=self._child)

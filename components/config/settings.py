@@ -20,17 +20,18 @@ from pathlib import Path
 import pulumi
 from pulumi.runtime import config as pulumi_config
 
-from components import compose_to_ecs, doppler, environment, ssh_keys, targets
-from components import config_keys as keys
-from components.config_keys import NAMESPACE
-from components.env_file import EnvFileError, render_env_file
+from components import digests, targets
+from components.config import doppler, environment, keys
+from components.config.keys import NAMESPACE
+from components.targets.ecs import compose_to_ecs
+from components.targets.host import ssh_keys
+from components.targets.host.env_file import EnvFileError, render_env_file
 
 TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 STACK_NAME = r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)?"
 VARIABLE_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 HOST_VARIABLE = "WHATSAPP_MINER_EC2_HOST"
 RESERVED_PREFIXES = ("COMPOSE_", "DOCKER_")
-DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 # pulumi-command 1.2.1 offers only the pinned key's own algorithm; for RSA
 # that is SHA-1 `ssh-rsa`, which OpenSSH 8.8 and later refuse.
 HOST_KEY_TYPES = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521")
@@ -415,7 +416,7 @@ def load(get: Callable[[str], str | None], stack: str, environ: Mapping[str, str
     if target == "ecs" and not deploy:
         raise read.error(keys.DEPLOY, "true for the ecs target (a program without its services would delete them)",
                          "false")
-    image_digest = read.text(keys.IMAGE_DIGEST, pattern=DIGEST.pattern)
+    image_digest = read.text(keys.IMAGE_DIGEST, pattern=digests.DIGEST.pattern)
     promote_from = read.text(keys.PROMOTE_FROM, pattern=STACK_NAME)
     for key, value in ((keys.IMAGE_DIGEST, image_digest), (keys.PROMOTE_FROM, promote_from)):
         if value and not push:

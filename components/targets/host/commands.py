@@ -52,7 +52,7 @@ def remove_credentials_file(host_dir: str) -> str:
 def claim_project(host_dir: str, project: str, owner: str) -> str:
     """Mark PROJECT in DIR as the teardown resource's, owned by the stack OWNER:
     host-deploy `down` then refuses a teardown from an older program version,
-    and `deploy` refuses a project another stack runs (see scripts/host-deploy)."""
+    and `deploy` refuses a project another stack runs (see host/host-deploy)."""
     state = shlex.quote(f"{host_dir}/.deploy")
     return f"mkdir -p {state} && printf '%s\\n' {shlex.quote(owner)} > {state}/{shlex.quote(f'teardown.{project}')}"
 

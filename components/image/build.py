@@ -10,6 +10,8 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 from pulumi_command import local
 
+from components.digests import digest_of
+
 
 @dataclass
 class AppImageArgs:
@@ -31,11 +33,6 @@ class AppImageArgs:
     """Provider for the ECR token lookup."""
     base_name: str | None = None
     """Also tag the pushed build locally as `base_name:tag`, as the old build script did."""
-
-
-def digest_of(ref: str) -> str:
-    """The digest of `repository@sha256:...`; a local image ID is its own."""
-    return ref.rpartition("@")[2]
 
 
 def ecr_registry(server: pulumi.Input[str], registry_id: pulumi.Input[str], provider: aws.Provider,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.ecr_tags import build_tag
+from components.digests import build_tag
 
 BUILD_TAG_PREFIX = build_tag("sha256:")
 

@@ -3,7 +3,7 @@
 cloud-init installs Docker and the ECR credential helper from the Amazon
 Linux 2023 repositories, creates the deploy user with its authorized key,
 installs the stack's ed25519 host key (so the program can pin it before the
-first connection), and runs scripts/host-provision for the rest. It runs
+first connection), and runs host/host-provision for the rest. It runs
 once per instance: the program ignores later changes to it (docs/target-host.md,
 "A provisioned host").
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-HOST_PROVISION = Path(__file__).resolve().parent.parent / "scripts" / "host-provision"
+HOST_PROVISION = Path(__file__).resolve().parents[3] / "host" / "host-provision"
 HOST_PROVISION_PATH = "/usr/local/sbin/whatsapp-miner-host-provision"
 PACKAGES = ("docker", "amazon-ecr-credential-helper", "jq")  # jq: host-deploy reads compose's JSON
 

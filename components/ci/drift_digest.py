@@ -5,7 +5,7 @@ image the host recorded; the stack's `deployedDigest` output is what its last
 deploy verified. They differ after a deploy or a `host-deploy rollback` done
 outside Pulumi, which the stack's next deploy would silently undo.
 
-    bash scripts/host-status STACK | python -m components.drift_digest DEPLOYED_DIGEST
+    bash scripts/host-status STACK | python -m components.ci.drift_digest DEPLOYED_DIGEST
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def mismatch(deployed_digest: str, status_output: str) -> str | None:
 
 def main(argv: list[str], stdin: str) -> int:
     if len(argv) != 1:
-        print("usage: python -m components.drift_digest DEPLOYED_DIGEST < host-status-output", file=sys.stderr)
+        print("usage: python -m components.ci.drift_digest DEPLOYED_DIGEST < host-status-output", file=sys.stderr)
         return 2
     problem = mismatch(argv[0], stdin)
     if problem:

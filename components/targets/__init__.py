@@ -12,7 +12,7 @@ from typing import ClassVar
 
 import pulumi
 
-from components import compose_to_ecs
+from components.targets.ecs import compose_to_ecs
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ import pulumi
 import pulumi_aws as aws
 from pulumi_command import local, remote
 
-from components import cloud_init, commands, ssh_keys
-from components.host import connection_to
+from components.targets.host import cloud_init, commands, ssh_keys
+from components.targets.host.connection import connection_to
 
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{}"
 AMI_ARCHITECTURES = {"x86_64": "x86_64", "aarch64": "arm64"}

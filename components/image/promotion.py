@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_command import local
 
-from components import config_keys as keys
-from components.ecr_tags import build_tag
+from components.config import keys
+from components.digests import build_tag
 
 # Relative to the project directory, where Pulumi runs the program and its
 # providers: the same text on every machine, so it never shows as a change.
@@ -96,7 +96,7 @@ class TaggedImage(pulumi.ComponentResource):
             f"{name}-tags",
             create=TAG_COMMAND,
             # No credential here: the command reads them from the environment
-            # it inherits (components.environment.boto3_credentials).
+            # it inherits (components.config.environment.boto3_credentials).
             environment={"REPOSITORY": repository.name, "DIGEST": digest, "TAGS": tags,
                          "AWS_DEFAULT_REGION": args.region},
             triggers=[repository.name, digest, tags],

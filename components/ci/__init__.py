@@ -1,0 +1,1 @@
+"""What only CI runs: the secrets load step and the drift check."""

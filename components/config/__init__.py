@@ -1,0 +1,1 @@
+"""Config: what a stack asks for, read and checked before any resource."""

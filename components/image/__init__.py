@@ -1,0 +1,1 @@
+"""The image: the shared repository, the build, and promotion by digest."""

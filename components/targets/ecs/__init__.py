@@ -1,0 +1,1 @@
+"""The ecs target: the compose services on ECS Fargate."""

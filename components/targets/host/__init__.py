@@ -1,0 +1,1 @@
+"""The host targets: a host over SSH (existing or provisioned) and local Docker."""
