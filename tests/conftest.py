@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.support import docker_env, moto_iam, tiers
+from tests.support import docker_env, moto_iam, sshd_host, tiers
 from tests.support.pulumi_cli import require_cli
 
 TIER_MARKS = {"services": tiers.SERVICES, "pulumi_cli": tiers.PULUMI_CLI}
@@ -93,3 +93,15 @@ def pulumi_cli() -> str:
 def run_id() -> str:
     """Unique per session: the machine may hold projects from earlier runs."""
     return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="module")
+def python_base(docker_engine, tmp_path_factory) -> str:
+    return sshd_host.python_base_image(tmp_path_factory.mktemp("debootstrap"))
+
+
+@pytest.fixture(scope="module")
+def ssh_host(tmp_path_factory, moto):
+    host = sshd_host.start_rehearsal_host(tmp_path_factory.mktemp("sshd"), moto)
+    yield host
+    host.stop()

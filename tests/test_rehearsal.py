@@ -13,13 +13,11 @@ scenarios build on each other in order, like successive runs on one stack.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sqlite3
 import subprocess
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
@@ -27,71 +25,15 @@ import pytest
 
 from tests.support import docker_env, sshd_host
 from tests.support.pulumi_cli import ROOT, PulumiProject, copy_program
-
-API_TOKEN = 'p@ss word # not a comment, $HOME stays, "quoted"'
-GREETING = "it's here"
-AWS_KEY_ID = "AKIAREHEARSAL"
-AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYREHEARSAL"
-
-
-@dataclass
-class Stack:
-    """One stack of a program copy, run again and again through the CLI."""
-
-    cli: PulumiProject
-    name: str
-    host_dir: Path
-    project: str
-    engine: dict[str, str] = field(default_factory=docker_env.host_env)
-    """Where its containers run: the test host's engine, or this machine's for `local` ({})."""
-
-    def up(self) -> dict:
-        self.cli.up(self.name)
-        return self.cli.outputs(self.name)
-
-    def host_deploy(self, action: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            ["bash", str(self.host_dir / "host-deploy"), action, "--dir", str(self.host_dir),
-             "--project", self.project], capture_output=True, text=True, check=False, timeout=300,
-            env={**os.environ, **self.engine},
-        )
-
-    def status(self) -> dict:
-        done = self.host_deploy("status")
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout.splitlines()[-1])
-
-    def audit_lines(self) -> int:
-        audit = self.host_dir / ".deploy" / "audit.log"
-        return len(audit.read_text().splitlines()) if audit.exists() else 0
-
-    def containers(self) -> dict[str, str]:
-        return project_containers(self.project, self.engine)
-
-    def edit_app(self, path: str, old: str, new: str) -> None:
-        source = self.cli.workdir / path
-        text = source.read_text()
-        assert old in text
-        source.write_text(text.replace(old, new))
-
-
-def project_containers(project: str, engine: dict[str, str]) -> dict[str, str]:
-    listing = docker_env.run("docker", "ps", "-a", "--filter", f"label=com.docker.compose.project={project}",
-                             "--format", '{{.Label "com.docker.compose.service"}} {{.ID}}',
-                             env={**os.environ, **engine})
-    return dict(line.split() for line in listing.stdout.splitlines())
-
-
-@pytest.fixture(scope="module")
-def python_base(docker_engine, tmp_path_factory) -> str:
-    return sshd_host.python_base_image(tmp_path_factory.mktemp("debootstrap"))
-
-
-@pytest.fixture(scope="module")
-def ssh_host(tmp_path_factory, moto):
-    host = sshd_host.start_rehearsal_host(tmp_path_factory.mktemp("sshd"), moto)
-    yield host
-    host.stop()
+from tests.support.rehearsal_stacks import (
+    API_TOKEN,
+    AWS_KEY_ID,
+    AWS_SECRET,
+    GREETING,
+    Stack,
+    project_containers,
+    start_stacks,
+)
 
 
 def ecr_client(moto: str):
@@ -102,28 +44,10 @@ def ecr_client(moto: str):
 @pytest.fixture(scope="module")
 def rehearsal(tmp_path_factory, pulumi_cli, ecr_registry, moto, python_base, ssh_host, run_id) -> Stack:
     work = tmp_path_factory.mktemp("rehearsal")
-    env_name = f"rh-{run_id}"
-    host_dir = work / "host" / env_name
-    cli = PulumiProject(copy_program(work / "program"), work / "state", environ={
-        "AWS_IAM_WHATSAPP_MINER_ACCESS_KEY_ID": f'"{AWS_KEY_ID}"',
-        "AWS_IAM_WHATSAPP_MINER_ACCESS_KEY": f"'{AWS_SECRET}'",
-        "AWS_EC2_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": moto,  # for the aws stand-in
-        "SSH_PRIVATE_KEY": ssh_host.private_key,
-        "WHATSAPP_API_TOKEN": API_TOKEN,
-        "GREETING": GREETING,
-    })
-    # The shared repository first, as in production: the registry stack owns it.
-    shutil.copy(ROOT / "Pulumi.registry.yaml", cli.workdir / "Pulumi.registry.yaml")
-    cli.init("registry", {"whatsapp-miner:repositoryName": f"whatsapp-miner-{run_id}",
-                          "whatsapp-miner:environmentTags": json.dumps([env_name, f"{env_name}-prd"])})
-    cli.up("registry")
-    shutil.copy(ROOT / "tests" / "rehearsal" / "Pulumi.rehearsal.yaml", cli.workdir / "Pulumi.rehearsal.yaml")
-    cli.init("rehearsal", sshd_host.stack_config(ssh_host, python_base, env_name, host_dir))
-    stack = Stack(cli, "rehearsal", host_dir, f"whatsapp-miner-{env_name}")
+    stack = start_stacks(copy_program(work / "program"), work, f"rh-{run_id}", moto, ssh_host, python_base)
     yield stack
     if stack.containers():
-        cli.destroy("rehearsal")
+        stack.cli.destroy("rehearsal")
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 STANDINS = ROOT / "tests" / "standins" / "bin"
 PROGRAM_FILES = ("__main__.py", "Pulumi.yaml", "Pulumi.local.yaml", "Dockerfile", ".dockerignore",
                  "docker-compose.yml", "app", "components", "host", "scripts")
+STACK_FILES = ("Pulumi.local.yaml",)
 PASSPHRASE = "rehearsal passphrase"
 
 
@@ -33,17 +34,45 @@ def require_cli() -> str:
     return cli
 
 
-def copy_program(destination: Path) -> Path:
-    """The program's files in DESTINATION, with the repository's virtualenv."""
-    destination.mkdir(parents=True)
-    for name in PROGRAM_FILES:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
+def copy_program(destination: Path, revision: str | None = None) -> Path:
+    """The program's files in DESTINATION, replacing any there (stack files
+    stay), with the repository's virtualenv: the working tree's files, or
+    those of REVISION, a commit of this repository."""
+    destination.mkdir(parents=True, exist_ok=True)
+    # A stack file there holds that stack's config, as a user's checkout does.
+    names = [name for name in PROGRAM_FILES if not (name in STACK_FILES and (destination / name).exists())]
+    for name in names:
+        old = destination / name
+        if old.is_dir():
+            shutil.rmtree(old)
         else:
-            shutil.copy(source, destination / name)
-    (destination / ".venv").symlink_to(ROOT / ".venv")
+            old.unlink(missing_ok=True)
+    if revision is None:
+        for name in names:
+            source = ROOT / name
+            if source.is_dir():
+                shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy(source, destination / name)
+    else:
+        _extract(revision, destination, names)
+    if not (destination / ".venv").exists():
+        (destination / ".venv").symlink_to(ROOT / ".venv")
     return destination
+
+
+def _extract(revision: str, destination: Path, names: list[str]) -> None:
+    """REVISION's files of NAMES (those it has) into DESTINATION, with git archive."""
+    def git(*args: str) -> bytes:
+        done = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"git {' '.join(args)}: {done.stderr.decode().strip()} "
+                               "(the tests need the repository's history: a full clone, not a shallow one)")
+        return done.stdout
+    present = set(git("ls-tree", "--name-only", revision).decode().split()) & set(names)
+    # Modes as a checkout makes them (this process's umask), as the image's context digest hashes them.
+    subprocess.run(["tar", "-x", "--no-same-permissions", "-C", str(destination)],
+                   input=git("archive", revision, *sorted(present)), check=True)
 
 
 @dataclass

@@ -1,0 +1,60 @@
+"""Upgrading: stacks deployed by an earlier version see what docs/upgrading.md says.
+
+The earlier version is a commit of this repository, extracted with git
+archive; the stacks are deployed with it through the real CLI, then the
+working tree's program replaces it in the same directory and previews them,
+as `git pull` then `pulumi preview` would. PREVIOUS is main before
+components/ was laid out by concern: a module that moved must not change a
+resource name, a type token or a command's text.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.support import docs
+from tests.support.pulumi_cli import PulumiProject, copy_program
+from tests.support.rehearsal_stacks import Stack, start_stacks
+
+PREVIOUS = "a16dd8eb14ef4566cbc88def89bea46409f1b412"
+
+
+@pytest.fixture(scope="module")
+def upgraded(tmp_path_factory, pulumi_cli, ecr_registry, moto, python_base, ssh_host, run_id) -> Stack:
+    work = tmp_path_factory.mktemp("upgrade")
+    stack = start_stacks(copy_program(work / "program", PREVIOUS), work, f"up-{run_id}", moto, ssh_host, python_base)
+    stack.up()
+    copy_program(stack.cli.workdir)
+    yield stack
+    stack.cli.destroy("rehearsal")
+
+
+def test_a_host_stack_deployed_by_the_previous_version_sees_no_change(upgraded):
+    deployed = upgraded.status()
+    assert upgraded.cli.preview_changes("registry") == {}
+    assert upgraded.cli.preview_changes("rehearsal") == {}
+    assert upgraded.cli.up_changes("rehearsal") == {}
+    assert upgraded.status()["digest"] == deployed["digest"]
+
+
+def test_a_local_stack_deployed_by_the_previous_version_only_copies_its_files_again(tmp_path, pulumi_cli,
+                                                                                   python_base):
+    """docs/upgrading.md names the one change: the local target's file copy
+    names host-deploy's new place in its command."""
+    env_name = f"ul-{uuid.uuid4().hex[:8]}"
+    cli = PulumiProject(copy_program(tmp_path / "program", PREVIOUS), tmp_path / "state", environ={})
+    cli.init("local", {"whatsapp-miner:environment": env_name, "whatsapp-miner:baseImage": python_base,
+                       "whatsapp-miner:hostDir": str(tmp_path / "host")})
+    local = Stack(cli, "local", tmp_path / "host", f"whatsapp-miner-{env_name}", engine={})
+    try:
+        deployed = local.up()
+        copy_program(cli.workdir)
+        assert cli.preview_changes("local") == {"app-files": "update"}
+        assert docs.mentions("upgrading.md", "`app-files`")
+        assert cli.up_changes("local") == {"app-files": "update"}
+        assert local.status()["image_id"] == deployed["deployedDigest"]
+        assert (local.host_dir / "host-deploy").read_text() == (cli.workdir / "host" / "host-deploy").read_text()
+    finally:
+        cli.destroy("local")
