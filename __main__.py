@@ -105,10 +105,7 @@ def deploy_on_ecs(settings: stack_settings.Settings, ecs: targets.Ecs, image_ref
                   repository: SharedRepositoryRef, provider: aws.Provider) -> EcsDeployment:
     deployment = EcsDeployment("app", EcsDeploymentArgs(
         name=settings.compose_project, image_ref=image_ref, repository_arn=repository.arn,
-        environment=settings.environment, secrets=settings.container_secrets,
-        app=ecs.app, subnets=ecs.subnets, security_groups=ecs.security_groups, assign_public_ip=ecs.assign_public_ip,
-        desired_counts=ecs.desired_counts, cpu=ecs.cpu, memory=ecs.memory, log_retention_days=ecs.log_retention_days,
-        migrate_timeout=ecs.migrate_timeout, rollout_timeout=ecs.rollout_timeout,
+        environment=settings.environment, secrets=settings.container_secrets, spec=ecs.spec,
         platform=settings.platform, region=settings.aws.region, provider=provider,
         remove_data_on_destroy=settings.remove_data_on_destroy,
     ))
@@ -119,10 +116,7 @@ def deploy_on_ecs(settings: stack_settings.Settings, ecs: targets.Ecs, image_ref
 def provisioned_host(settings: stack_settings.Settings, new_host: targets.ProvisionedHost,
                      repository: SharedRepositoryRef, provider: aws.Provider) -> ProvisionedHost:
     host = ProvisionedHost("host", ProvisionedHostArgs(
-        name=settings.compose_project, instance_type=new_host.instance_type, architecture=new_host.architecture,
-        subnet_id=new_host.subnet_id, ssh_cidrs=new_host.ssh_cidrs, elastic_ip=new_host.elastic_ip,
-        ssm=new_host.ssm, volume_gb=new_host.volume_gb, cloud_init_timeout=new_host.cloud_init_timeout,
-        authorized_key=new_host.authorized_key, login=ssh_connection(new_host.ssh),
+        name=settings.compose_project, spec=new_host.spec, login=ssh_connection(new_host.ssh),
         repository_url=repository.url, repository_arn=repository.arn, provider=provider,
     ))
     pulumi.export("instanceId", host.instance_id)

@@ -24,8 +24,11 @@ from components import digests, targets
 from components.config import doppler, environment, keys
 from components.config.keys import NAMESPACE
 from components.targets.ecs import compose_to_ecs
+from components.targets.ecs.deployment import EcsSpec
 from components.targets.host import ssh_keys
+from components.targets.host.connection import SshSettings
 from components.targets.host.env_file import EnvFileError, render_env_file
+from components.targets.host.provisioned import HostSpec
 
 TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 STACK_NAME = r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)?"
@@ -260,7 +263,7 @@ def _private_key_variable(read: _Reader) -> str:
     return read.text(keys.SSH_PRIVATE_KEY_VAR, pattern=VARIABLE_NAME.pattern)
 
 
-def _ssh_settings(read: _Reader, environ: Mapping[str, str], provision: bool) -> targets.SshSettings:
+def _ssh_settings(read: _Reader, environ: Mapping[str, str], provision: bool) -> SshSettings:
     key_variable = _private_key_variable(read)
     private_key = environment.read(environ, key_variable)
     if not private_key:
@@ -273,7 +276,7 @@ def _ssh_settings(read: _Reader, environ: Mapping[str, str], provision: bool) ->
             if read.given(key) is not None:
                 raise read.error(key, f"unset when {keys.PROVISION_HOST.name} is true (the program creates the host "
                                       "and pins the host key it generated)")
-    return targets.SshSettings(
+    return SshSettings(
         host=None if provision else _host(read, environ),
         port=read.integer(keys.SSH_PORT),
         user=read.text(keys.SSH_USER, pattern=r"[a-z_][a-z0-9_-]*"),
@@ -340,8 +343,7 @@ def _provisioned_host(read: _Reader, environ: Mapping[str, str], platform: str) 
     except ValueError as error:
         raise SettingsError(f"{key_variable}: {error} ({keys.PROVISION_HOST.name} in {read.stack_file} installs "
                             "its public half on the host)") from None
-    return targets.ProvisionedHost(
-        ssh=ssh,
+    return targets.ProvisionedHost(ssh=ssh, spec=HostSpec(
         instance_type=read.text(keys.HOST_INSTANCE_TYPE, DEFAULT_INSTANCE_TYPES[platform],
                                 pattern=r"[a-z][a-z0-9-]*\.[a-z0-9]+"),
         architecture=HOST_ARCHITECTURES[platform],
@@ -352,7 +354,7 @@ def _provisioned_host(read: _Reader, environ: Mapping[str, str], platform: str) 
         volume_gb=read.integer(keys.HOST_VOLUME_GB),
         cloud_init_timeout=read.integer(keys.HOST_CLOUD_INIT_TIMEOUT),
         authorized_key=authorized_key,
-    )
+    ))
 
 
 def _container_env(read: _Reader, environ: Mapping[str, str],
@@ -385,7 +387,7 @@ def _ecs(read: _Reader) -> targets.Ecs:
     if not (low <= memory <= high and memory % step == 0):
         raise read.error(keys.ECS_MEMORY, f"{low} to {high} MiB in steps of {step} (Fargate, with "
                          f"{keys.ECS_CPU.name} {cpu})", memory)
-    return targets.Ecs(
+    return targets.Ecs(EcsSpec(
         app=app,
         subnets=read.ids(keys.ECS_SUBNETS, "subnet"),
         security_groups=read.ids(keys.ECS_SECURITY_GROUPS, "sg"),
@@ -396,7 +398,7 @@ def _ecs(read: _Reader) -> targets.Ecs:
         log_retention_days=int(read.choice(keys.ECS_LOG_RETENTION_DAYS)),
         migrate_timeout=read.integer(keys.ECS_MIGRATE_TIMEOUT),
         rollout_timeout=read.integer(keys.ECS_ROLLOUT_TIMEOUT),
-    )
+    ))
 
 
 def load(get: Callable[[str], str | None], stack: str, environ: Mapping[str, str],

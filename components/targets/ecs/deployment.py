@@ -44,18 +44,10 @@ so its tasks are replaced as compose recreates containers for a changed .env."""
 ARCHITECTURES = {"amd64": "X86_64", "arm64": "ARM64"}
 
 
-@dataclass
-class EcsDeploymentArgs:
-    name: str
-    """Cluster, log group and parameter path; carries the environment."""
-    image_ref: pulumi.Input[str]
-    """`repository@sha256:...` as pushed."""
-    repository_arn: pulumi.Input[str]
-    """The shared repository, the only one the execution role may pull from."""
-    environment: str
-    """ENV_NAME, a plain variable."""
-    secrets: dict[str, pulumi.Output[str]]
-    """containerEnv: each becomes an SSM SecureString parameter."""
+@dataclass(frozen=True)
+class EcsSpec:
+    """The services the stack asks for on ECS (the compose file and the `ecs*` keys)."""
+
     app: compose_to_ecs.ComposeApp
     """The compose file's services, migration and volumes."""
     subnets: list[str]
@@ -74,6 +66,21 @@ class EcsDeploymentArgs:
     """Seconds the migration task may run."""
     rollout_timeout: int
     """Seconds the verification waits for the services' rollouts."""
+
+
+@dataclass
+class EcsDeploymentArgs:
+    name: str
+    """Cluster, log group and parameter path; carries the environment."""
+    image_ref: pulumi.Input[str]
+    """`repository@sha256:...` as pushed."""
+    repository_arn: pulumi.Input[str]
+    """The shared repository, the only one the execution role may pull from."""
+    environment: str
+    """ENV_NAME, a plain variable."""
+    secrets: dict[str, pulumi.Output[str]]
+    """containerEnv: each becomes an SSM SecureString parameter."""
+    spec: EcsSpec
     platform: str
     """e.g. linux/amd64: the task's CPU architecture."""
     region: str
@@ -130,12 +137,12 @@ class EcsDeployment(pulumi.ComponentResource):
     def __init__(self, name: str, args: EcsDeploymentArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("whatsapp-miner:deploy:EcsDeployment", name, None, opts)
         self._child = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        app = args.app
+        app = args.spec.app
         region = args.region
         aws_environment = {"AWS_DEFAULT_REGION": region}  # credentials: environment.boto3_credentials
         cluster = aws.ecs.Cluster(f"{name}-cluster", name=args.name, opts=self._child)
         log_group = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"/ecs/{args.name}",
-                                            retention_in_days=args.log_retention_days, opts=self._child)
+                                            retention_in_days=args.spec.log_retention_days, opts=self._child)
         parameters = {
             variable: aws.ssm.Parameter(f"{name}-secret-{variable}", name=f"/{args.name}/{variable}",
                                         type="SecureString", value=value, opts=self._child)
@@ -155,19 +162,19 @@ class EcsDeployment(pulumi.ComponentResource):
             lambda versions: {"ENV_NAME": args.environment, **({SECRETS_VERSION: ",".join(
                 f"{variable}:{version}" for variable, version in zip(parameters, versions, strict=True))}
                 if parameters else {})})
-        volumes, mounts = self._volumes(name, app.volumes, args.subnets, args.security_groups,
+        volumes, mounts = self._volumes(name, app.volumes, args.spec.subnets, args.spec.security_groups,
                                         keep_data=not args.remove_data_on_destroy)
 
-        network = {"subnets": args.subnets, "security_groups": args.security_groups,
-                   "assign_public_ip": args.assign_public_ip}
+        network = {"subnets": args.spec.subnets, "security_groups": args.spec.security_groups,
+                   "assign_public_ip": args.spec.assign_public_ip}
         task_definitions = {
             spec.name: aws.ecs.TaskDefinition(
                 f"{name}-taskdef-{spec.name}",
                 family=f"{args.name}-{spec.name}",
                 requires_compatibilities=["FARGATE"],
                 network_mode="awsvpc",
-                cpu=str(args.cpu),
-                memory=str(args.memory),
+                cpu=str(args.spec.cpu),
+                memory=str(args.spec.memory),
                 runtime_platform={"operating_system_family": "LINUX",
                                   "cpu_architecture": ARCHITECTURES[args.platform.split("/")[1]]},
                 execution_role_arn=execution_role.arn,
@@ -189,9 +196,9 @@ class EcsDeployment(pulumi.ComponentResource):
             migrated = [self._command(
                 f"{name}-migrate",
                 create=pulumi.Output.all(cluster.name, migration.arn).apply(lambda values: rollout_command(
-                    "migrate", cluster=values[0], task_definition=values[1], subnet=args.subnets,
-                    security_group=args.security_groups, assign_public_ip=args.assign_public_ip,
-                    timeout=args.migrate_timeout)),
+                    "migrate", cluster=values[0], task_definition=values[1], subnet=args.spec.subnets,
+                    security_group=args.spec.security_groups, assign_public_ip=args.spec.assign_public_ip,
+                    timeout=args.spec.migrate_timeout)),
                 # Migrations belong to a task definition revision: a new one migrates again.
                 triggers=[migration.arn],
                 environment=aws_environment,
@@ -203,7 +210,7 @@ class EcsDeployment(pulumi.ComponentResource):
                 name=spec.name,
                 cluster=cluster.arn,
                 task_definition=task_definitions[spec.name].arn,
-                desired_count=args.desired_counts[spec.name],
+                desired_count=args.spec.desired_counts[spec.name],
                 launch_type="FARGATE",
                 network_configuration=network,
                 deployment_circuit_breaker={"enable": True, "rollback": True},
@@ -219,7 +226,7 @@ class EcsDeployment(pulumi.ComponentResource):
         digest = pulumi.Output.from_input(args.image_ref).apply(digest_of)
         create = pulumi.Output.all(cluster.name, targets, digest).apply(lambda values: rollout_command(
             "verify", cluster=values[0], service=[f"{s}={arn}" for s, arn in values[1].items()], digest=values[2],
-            timeout=args.rollout_timeout))
+            timeout=args.spec.rollout_timeout))
         verify = self._command(
             f"{name}-verify",
             create=create,

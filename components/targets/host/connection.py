@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 
 import pulumi
 from pulumi_command import remote
 
-from components.targets import SshSettings
+
+@dataclass(frozen=True)
+class SshSettings:
+    """How to reach the host."""
+
+    host: pulumi.Input[str] | None
+    """None for a provisioned host until the program creates it."""
+    port: int
+    user: str
+    private_key: pulumi.Output[str]
+    host_key: pulumi.Input[str] | None
+    dial_error_limit: int
+    per_dial_timeout: int
 
 
 def ssh_connection(ssh: SshSettings) -> remote.ConnectionArgs:

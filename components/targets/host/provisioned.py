@@ -30,17 +30,17 @@ AMI_ARCHITECTURES = {"x86_64": "x86_64", "aarch64": "arm64"}
 SSM_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 
 
-@dataclass
-class ProvisionedHostArgs:
-    name: str
-    """Name tag of the host and its security group (the compose project's name)."""
+@dataclass(frozen=True)
+class HostSpec:
+    """The host the stack asks for (the `provisionHost` keys)."""
+
     instance_type: str
     architecture: str
-    """`x86_64` or `aarch64`: the AMI's and the compose binary's."""
+    """`x86_64` or `aarch64`: the AMI's and the compose binary's, from `platform`."""
     subnet_id: str | None
     """None: the default VPC's default subnet."""
     ssh_cidrs: tuple[str, ...]
-    """Where SSH may come from."""
+    """Where SSH may come from; never the world unless the stack says so."""
     elastic_ip: bool
     ssm: bool
     """Whether the instance role may be used by SSM Session Manager."""
@@ -48,7 +48,14 @@ class ProvisionedHostArgs:
     cloud_init_timeout: int
     """Seconds the first connection waits for the host's cloud-init."""
     authorized_key: str
-    """The deploy user's public key; cloud-init creates the connection's user with it."""
+    """The deploy user's public key, derived from the SSH private key; cloud-init creates the user with it."""
+
+
+@dataclass
+class ProvisionedHostArgs:
+    name: str
+    """Name tag of the host and its security group (the compose project's name)."""
+    spec: HostSpec
     login: remote.ConnectionArgs
     """How the deploy logs in (user, port, key, retries); the host and its key are set here."""
     repository_url: pulumi.Input[str]
@@ -111,10 +118,10 @@ class ProvisionedHost(pulumi.ComponentResource):
         self.host_key = pulumi.Output.unsecret(key_pair.apply(lambda pair: pair[1]))
         self.host_key_fingerprint = self.host_key.apply(ssh_keys.fingerprint)
 
-        vpc_id = (aws.ec2.get_subnet_output(id=args.subnet_id, opts=invoke).vpc_id if args.subnet_id
+        vpc_id = (aws.ec2.get_subnet_output(id=args.spec.subnet_id, opts=invoke).vpc_id if args.spec.subnet_id
                   else aws.ec2.get_vpc_output(default=True, opts=invoke).id)
-        v4 = [cidr for cidr in args.ssh_cidrs if ":" not in cidr]
-        v6 = [cidr for cidr in args.ssh_cidrs if ":" in cidr]
+        v4 = [cidr for cidr in args.spec.ssh_cidrs if ":" not in cidr]
+        v6 = [cidr for cidr in args.spec.ssh_cidrs if ":" in cidr]
         firewall = aws.ec2.SecurityGroup(
             f"{name}-firewall",
             vpc_id=vpc_id,
@@ -137,26 +144,26 @@ class ProvisionedHost(pulumi.ComponentResource):
         role = aws.iam.Role(f"{name}-role", assume_role_policy=ASSUME_ROLE_POLICY, tags=tags, opts=child)
         aws.iam.RolePolicy(f"{name}-ecr-pull", role=role.id,
                            policy=pulumi.Output.from_input(args.repository_arn).apply(pull_policy), opts=child)
-        if args.ssm:
+        if args.spec.ssm:
             aws.iam.RolePolicyAttachment(f"{name}-ssm", role=role.name, policy_arn=SSM_POLICY, opts=child)
         profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, tags=tags, opts=child)
 
         user_data = pulumi.Output.all(key_pair, args.repository_url).apply(lambda values: cloud_init.render(
             cloud_init.HostConfig(
                 user=args.login.user,
-                authorized_key=args.authorized_key,
+                authorized_key=args.spec.authorized_key,
                 host_key_private=values[0][0],
                 host_key_public=values[0][1],
                 registry=values[1].split("/", 1)[0],
-                architecture=args.architecture,
+                architecture=args.spec.architecture,
             )))
-        ami = aws.ssm.get_parameter_output(name=AMI_PARAMETER.format(AMI_ARCHITECTURES[args.architecture]),
+        ami = aws.ssm.get_parameter_output(name=AMI_PARAMETER.format(AMI_ARCHITECTURES[args.spec.architecture]),
                                            opts=invoke)
         instance = aws.ec2.Instance(
             f"{name}-instance",
             ami=ami.value,
-            instance_type=args.instance_type,
-            subnet_id=args.subnet_id,
+            instance_type=args.spec.instance_type,
+            subnet_id=args.spec.subnet_id,
             associate_public_ip_address=True,
             vpc_security_group_ids=[firewall.id],
             iam_instance_profile=profile.name,
@@ -165,7 +172,7 @@ class ProvisionedHost(pulumi.ComponentResource):
                 http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1,
             ),
             root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(
-                volume_type="gp3", volume_size=args.volume_gb, encrypted=True, delete_on_termination=True,
+                volume_type="gp3", volume_size=args.spec.volume_gb, encrypted=True, delete_on_termination=True,
             ),
             tags=tags,
             # cloud-init reads user-data on the first boot only, and a changed
@@ -175,7 +182,7 @@ class ProvisionedHost(pulumi.ComponentResource):
             )),
         )
         self.public_ip = instance.public_ip
-        if args.elastic_ip:
+        if args.spec.elastic_ip:
             self.public_ip = aws.ec2.Eip(f"{name}-ip", domain="vpc", instance=instance.id, tags=tags,
                                          opts=child).public_ip
         self.instance_id = instance.id
@@ -184,7 +191,7 @@ class ProvisionedHost(pulumi.ComponentResource):
         cloud_init_done = remote.Command(
             f"{name}-cloud-init",
             connection=connection_to(self.public_ip, self.host_key, args.login),
-            create=commands.wait_for_cloud_init(args.cloud_init_timeout),
+            create=commands.wait_for_cloud_init(args.spec.cloud_init_timeout),
             triggers=[instance.id],
             add_previous_output_in_env=False,
             logging=remote.Logging.STDOUT_AND_STDERR,
