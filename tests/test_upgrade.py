@@ -10,13 +10,17 @@ resource name, a type token or a command's text.
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
 
 from tests.support import docs
+from tests.support.aws_rehearsal import start_world
 from tests.support.pulumi_cli import PulumiProject, copy_program
 from tests.support.rehearsal_stacks import Stack, start_stacks
+from tests.test_rehearsal_aws import EXCLUDE_SSH, HOST_CONFIG
+from tests.test_rehearsal_ecs import EXCLUDE_VERIFY, network
 
 PREVIOUS = "a16dd8eb14ef4566cbc88def89bea46409f1b412"
 
@@ -58,3 +62,28 @@ def test_a_local_stack_deployed_by_the_previous_version_only_copies_its_files_ag
         assert (local.host_dir / "host-deploy").read_text() == (cli.workdir / "host" / "host-deploy").read_text()
     finally:
         cli.destroy("local")
+
+
+def test_provisioned_host_and_ecs_stacks_deployed_by_the_previous_version_see_no_change(tmp_path, aws_api,
+                                                                                         pulumi_cli, run_id):
+    """On moto, without what runs over SSH or waits for ECS's rollout (as in
+    tests/test_rehearsal_aws.py and tests/test_rehearsal_ecs.py)."""
+    host_env, ecs_env = f"uh-{run_id}", f"ue-{run_id}"
+    world = start_world(tmp_path, aws_api, f"whatsapp-miner-up-{run_id}", [host_env, ecs_env], PREVIOUS)
+    subnets, group = network(world.aws, ecs_env)
+    stacks = {
+        world.stack("aws-host", host_env, {**HOST_CONFIG, "whatsapp-miner:imageDigest": world.push("upgrade host")}):
+            EXCLUDE_SSH,
+        world.stack("aws-ecs", ecs_env, {"whatsapp-miner:imageDigest": world.push("upgrade ecs"),
+                                         "whatsapp-miner:ecsSubnets": json.dumps(subnets),
+                                         "whatsapp-miner:ecsSecurityGroups": json.dumps([group])}): EXCLUDE_VERIFY,
+    }
+    try:
+        for stack, excluded in stacks.items():
+            world.cli.up(stack, *excluded)
+        copy_program(world.cli.workdir)
+        for stack, excluded in stacks.items():
+            assert world.cli.preview_changes(stack, *excluded) == {}, stack
+    finally:
+        for stack in stacks:
+            world.cli.run("destroy", "--stack", stack, "--yes", "--skip-preview", "--exclude-protected")

@@ -49,12 +49,14 @@ class World:
         return name
 
 
-def start_world(work: Path, endpoint: str, repository: str, env_names: list[str]) -> World:
-    """A program copy in WORK whose registry stack on moto at ENDPOINT holds REPOSITORY,
-    whose tags ENV_NAMES may move. The caller requests the `pulumi_cli` fixture."""
+def start_world(work: Path, endpoint: str, repository: str, env_names: list[str],
+                revision: str | None = None) -> World:
+    """A program copy in WORK (the working tree's, or REVISION's) whose registry stack on moto
+    at ENDPOINT holds REPOSITORY, whose tags ENV_NAMES may move. The caller requests the
+    `pulumi_cli` fixture."""
     key = work / "deploy_key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    cli = PulumiProject(copy_program(work / "program"), work / "state", environ={
+    cli = PulumiProject(copy_program(work / "program", revision), work / "state", environ={
         "AWS_IAM_WHATSAPP_MINER_ACCESS_KEY_ID": "AKIAAWSREHEARSAL",
         "AWS_IAM_WHATSAPP_MINER_ACCESS_KEY": "aws-rehearsal-secret",
         "AWS_EC2_REGION": "us-east-1",
