@@ -7,7 +7,6 @@ deploys it by digest.
 
 import dataclasses
 import os
-from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
@@ -138,8 +137,6 @@ def deploy_on_host(settings: stack_settings.Settings, image: AppImage | TaggedIm
         project=settings.compose_project,
         owner=f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}",
         env_file=settings.env_file,
-        compose_file=Path("docker-compose.yml"),
-        host_tool=Path("host/host-deploy"),
         health_timeout=settings.health_timeout,
         keep_images=settings.keep_host_images,
         deploy=settings.deploy,

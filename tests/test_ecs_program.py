@@ -9,10 +9,10 @@ import shlex
 import pytest
 import yaml
 
-from components.config import settings
 from components.config.settings import SettingsError
 from components.targets.ecs import compose_to_ecs
 from components.targets.ecs.deployment import APP_UID
+from components.targets.host import commands
 from tests.support import docs
 from tests.support.pulumi_program import ROOT, STACK_FILES, SUBNET_VPC, ProgramRun, run_stack
 from tests.test_program import API_TOKEN, SECRET_KEY, doppler_env
@@ -111,7 +111,7 @@ def test_no_secret_value_is_in_any_plaintext_input_or_output(run):
 def test_a_compose_key_ecs_cannot_carry_fails_before_any_resource(tmp_path, monkeypatch):
     compose = (ROOT / "docker-compose.yml").read_text().replace("  miner:\n", "  miner:\n    ports: [\"80:80\"]\n")
     (tmp_path / "docker-compose.yml").write_text(compose)
-    monkeypatch.setattr(settings, "COMPOSE_FILE", tmp_path / "docker-compose.yml")
+    monkeypatch.setattr(commands, "COMPOSE_FILE", str(tmp_path / "docker-compose.yml"))
     declared: list = []
     with pytest.raises(compose_to_ecs.ComposeError, match="service `miner`, key `ports`: not supported"):
         run_stack(STACK, doppler_env(), record_into=declared)

@@ -25,7 +25,7 @@ from components.config import doppler, environment, keys
 from components.config.keys import NAMESPACE
 from components.targets.ecs import compose_to_ecs
 from components.targets.ecs.deployment import EcsSpec
-from components.targets.host import ssh_keys
+from components.targets.host import commands, ssh_keys
 from components.targets.host.connection import SshSettings
 from components.targets.host.env_file import EnvFileError, render_env_file
 from components.targets.host.provisioned import HostSpec
@@ -42,7 +42,6 @@ HOST_KEY_TYPES = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "
 HOST_ARCHITECTURES = {"linux/amd64": "x86_64", "linux/arm64": "aarch64"}
 DEFAULT_INSTANCE_TYPES = {"linux/amd64": "t3.small", "linux/arm64": "t4g.small"}
 WORLD = ("0.0.0.0/0", "::/0")
-COMPOSE_FILE = Path("docker-compose.yml")
 # Fargate task sizes: CPU units (keys.ECS_CPU.choices) -> (lowest, highest, step) memory in MiB
 # (AmazonECS task-cpu-memory-error).
 FARGATE_MEMORY = {"256": (512, 2048, 512), "512": (1024, 4096, 1024), "1024": (2048, 8192, 1024),
@@ -380,7 +379,7 @@ def _container_env(read: _Reader, environ: Mapping[str, str],
 
 
 def _ecs(read: _Reader) -> targets.Ecs:
-    app = compose_to_ecs.load(COMPOSE_FILE)
+    app = compose_to_ecs.load(Path(commands.COMPOSE_FILE))
     cpu = read.choice(keys.ECS_CPU)
     low, high, step = FARGATE_MEMORY[cpu]
     memory = read.integer(keys.ECS_MEMORY, low)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 
+# Their names beside the program and in the project directory on the host.
 COMPOSE_FILE = "docker-compose.yml"
 HOST_TOOL = "host-deploy"
 ENV_FILE = ".env"

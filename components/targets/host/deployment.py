@@ -56,10 +56,12 @@ class ComposeDeploymentArgs:
     host refuses the project name when another stack's directory runs it."""
     env_file: pulumi.Output[str]
     """Content of the container .env (secret)."""
-    compose_file: Path
-    host_tool: Path
     health_timeout: int
     keep_images: int
+    compose_file: Path = Path(commands.COMPOSE_FILE)
+    """The program's compose file, relative to the program."""
+    host_tool: Path = Path("host") / commands.HOST_TOOL
+    """host-deploy in this repository, relative to the program."""
     deploy: bool = True
     """False keeps whatever runs on the host: only the teardown stays declared."""
     remove_data_on_destroy: bool = False
