@@ -117,7 +117,7 @@ MUTANTS = (
            'name == "IMAGE" or name.startswith(RESERVED_PREFIXES)', 'name == "IMAGE"',
            ("tests/test_program.py", "-k", "container_env_refuses_a_variable")),
     Mutant("a stack promotes from itself by its full name", "program: settings", "components/config/settings.py",
-           'if promote_from in (stack, f"organization/{NAMESPACE}/{stack}"):', "if promote_from == stack:",
+           'if promote_from in (stack, f"{organization}/{NAMESPACE}/{stack}"):', "if promote_from == stack:",
            ("tests/test_program.py", "-k", "promote_from_itself")),
     Mutant("mismatched quotes are stripped", "program: environment", "components/config/environment.py",
            "value[0] == value[-1] and value[0] in", "value[0] in",

@@ -424,11 +424,14 @@ def test_container_env_refuses_a_variable_compose_or_docker_reads_even_when_it_i
     assert str(error.value).endswith(f"got '{name}'")
 
 
-@pytest.mark.parametrize("itself", ["prd", "organization/whatsapp-miner/prd"])
-def test_a_stack_cannot_promote_from_itself_under_either_spelling_of_its_name(itself):
+@pytest.mark.parametrize(("organization", "itself"), [
+    ("organization", "prd"), ("organization", "organization/whatsapp-miner/prd"),
+    ("acme", "acme/whatsapp-miner/prd"),  # Pulumi Cloud: the organization's own name
+])
+def test_a_stack_cannot_promote_from_itself_under_either_spelling_of_its_name(organization, itself):
     with pytest.raises(SettingsError, match=re.escape(
             f"whatsapp-miner:promoteFrom in Pulumi.prd.yaml: expected another stack than this one, got '{itself}'")):
-        run_stack("prd", doppler_env(), {"whatsapp-miner:promoteFrom": itself})
+        run_stack("prd", doppler_env(), {"whatsapp-miner:promoteFrom": itself}, organization=organization)
 
 
 def test_the_update_fails_when_the_host_verified_another_digest_than_was_pushed():

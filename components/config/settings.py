@@ -401,8 +401,9 @@ def _ecs(read: _Reader) -> targets.Ecs:
 
 
 def load(get: Callable[[str], str | None], stack: str, environ: Mapping[str, str],
-         config_keys: Iterable[str]) -> Settings | RegistrySettings:
-    """Validate the stack's config (every key it sets in CONFIG_KEYS, values read with GET) and the environment."""
+         config_keys: Iterable[str], organization: str = "organization") -> Settings | RegistrySettings:
+    """Validate the stack's config (every key it sets in CONFIG_KEYS, values read with GET) and the
+    environment. ORGANIZATION: the stack's, as its full name spells it."""
     read = _Reader(get, f"Pulumi.{stack}.yaml")
     _refuse_unknown_keys(config_keys, read.stack_file)
     if read.choice(keys.ROLE) == "registry":
@@ -422,7 +423,7 @@ def load(get: Callable[[str], str | None], stack: str, environ: Mapping[str, str
     for key, value in ((keys.IMAGE_DIGEST, image_digest), (keys.PROMOTE_FROM, promote_from)):
         if value and not push:
             raise read.error(key, f"to be unset when {keys.PUSH.name} is false (a digest names an image in ECR)")
-    if promote_from in (stack, f"organization/{NAMESPACE}/{stack}"):
+    if promote_from in (stack, f"{organization}/{NAMESPACE}/{stack}"):
         raise read.error(keys.PROMOTE_FROM, "another stack than this one", promote_from)
     provision = read.boolean(keys.PROVISION_HOST)
     if provision and target != "ec2":
@@ -501,4 +502,4 @@ def from_stack(environ: Mapping[str, str]) -> Settings | RegistrySettings:
     # Every key the stack sets, where pulumi.Config looks: the language host's PULUMI_CONFIG, which the
     # SDK's exec script copies into CONFIG before the program runs (mocks set CONFIG directly).
     set_keys = {*pulumi_config.CONFIG.get(), *pulumi_config.get_config_env()}
-    return load(config.get, pulumi.get_stack(), environ, set_keys)
+    return load(config.get, pulumi.get_stack(), environ, set_keys, pulumi.get_organization())

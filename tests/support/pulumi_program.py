@@ -235,7 +235,7 @@ class ProgramRun:
 
 def run_stack(stack: str, environ: dict[str, str], config: dict[str, str] | None = None,
               preview: bool = False, record_into: list[Registration] | None = None,
-              stack_outputs: dict[str, dict] | None = None) -> ProgramRun:
+              stack_outputs: dict[str, dict] | None = None, organization: str = "organization") -> ProgramRun:
     """Run __main__.py for STACK with ENVIRON as the whole environment.
 
     Registrations go to RECORD_INTO when given, so a caller can see what was
@@ -244,9 +244,9 @@ def run_stack(stack: str, environ: dict[str, str], config: dict[str, str] | None
     pulumi_settings.set_root_resource(None)
     providers = ScriptedProviders(preview, default_stack_outputs() if stack_outputs is None else stack_outputs)
     monitor = RecordingMonitor(providers, [] if record_into is None else record_into)
-    # What a self-managed backend (file, s3) calls every organization.
+    # `organization`: what a self-managed backend (file, s3) calls every organization; Pulumi Cloud names its own.
     pulumi.runtime.set_mocks(monitor.mocks, project="whatsapp-miner", stack=stack, preview=preview, monitor=monitor,
-                             organization="organization")
+                             organization=organization)
     run = ProgramRun(monitor.registrations, monitor.invokes, monitor.invoke_args)
 
     @pulumi.runtime.test
