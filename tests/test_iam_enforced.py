@@ -26,7 +26,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from botocore.exceptions import ClientError
@@ -45,6 +45,10 @@ ATTACHED = {stack: tuple(names.split(", ")) for stack, names in docs.table_rows(
 """docs/iam.md, "Who attaches what": {stack: the policies it attaches}."""
 HOST = "`dev` with `provisionHost: true`"
 ECS = "`dev` with `target: ecs`"
+# moto fails the signature of every EFS request without a body (GET, DELETE: it signs the
+# parameters it parsed as if they were the body), so an ecs destroy leaves the access point and
+# mount targets; their deletes are docs/iam.md's rows only.
+ECS_VOLUMES = ("--exclude", "**::app-volume-*", "--exclude", "**::app-efs-*")
 
 
 @pytest.fixture(scope="module")
@@ -179,6 +183,10 @@ class TargetStack:
     """What needs SSH, or moto's missing ECS fields (see the module's doc)."""
     removed: Callable[[Program, TargetStack], bool]
     """Whether what the stack created is gone, as moto tells its own keys."""
+    outputs: dict = field(default_factory=dict)
+    """After its `up`: they are gone with the stack."""
+    kept_on_destroy: tuple[str, ...] = ()
+    """What `destroy` leaves out (see ECS_VOLUMES)."""
 
     @property
     def policies(self) -> tuple[str, ...]:
@@ -190,6 +198,7 @@ def up_target(program: Program, digest: str, run_id: str, target: TargetStack, c
                                    "whatsapp-miner:composeProject": f"whatsapp-miner-{target.name}-{run_id}",
                                    **config})
     program.as_user(*target.policies).up(target.name, *target.exclude)
+    target.outputs = program.cli.outputs(target.name)
     return target
 
 
@@ -202,7 +211,8 @@ def host(program, digest, run_id) -> TargetStack:
 def ecs(program, digest, run_id, aws_iam_api) -> TargetStack:
     endpoint, admin = aws_iam_api
     subnets, group = network(moto_iam.client(endpoint, "ec2", admin), f"iam-{run_id}")
-    return up_target(program, digest, run_id, TargetStack("dev-ecs", ECS, EXCLUDE_VERIFY, inactive), {
+    return up_target(program, digest, run_id, TargetStack("dev-ecs", ECS, EXCLUDE_VERIFY, inactive,
+                                                          kept_on_destroy=ECS_VOLUMES), {
         "whatsapp-miner:target": "ecs", "whatsapp-miner:containerEnv": '["WHATSAPP_API_TOKEN"]',
         "whatsapp-miner:ecsSubnets": json.dumps(subnets), "whatsapp-miner:ecsSecurityGroups": json.dumps([group])})
 
@@ -213,8 +223,7 @@ def target(request) -> TargetStack:
 
 
 def instance_state(program: Program, host: TargetStack) -> str:
-    instance_id = program.cli.outputs(host.name)["instanceId"]
-    reservations = program.client("ec2", *host.policies).describe_instances(InstanceIds=[instance_id])
+    reservations = program.client("ec2", *host.policies).describe_instances(InstanceIds=[host.outputs["instanceId"]])
     return reservations["Reservations"][0]["Instances"][0]["State"]["Name"]
 
 
@@ -247,7 +256,8 @@ def test_an_ecs_stack_creates_its_services_and_migrates_with_the_keys_it_attache
 
 def test_a_target_stacks_pull_request_preview_runs_with_preview_keys(program, target):
     assert ATTACHED["every `*-preview` environment, whatever its target"] == ("preview",)
-    program.as_user("preview").preview(target.name, "--expect-no-changes", *target.exclude)
+    # Other keys than the stack's are new provider credentials: an update of the provider alone.
+    assert program.as_user("preview").preview_changes(target.name, *target.exclude) == {"aws": "update"}
 
 
 def test_a_target_stacks_drift_check_runs_with_its_own_keys(program, target):
@@ -271,7 +281,7 @@ def test_ecs_verify_reads_the_services_with_the_ecs_stacks_keys(program, ecs):
 
 def test_a_target_stacks_destroy_runs_with_its_own_keys(program, target):
     assert not target.removed(program, target)
-    program.as_user(*target.policies).destroy(target.name)
+    program.as_user(*target.policies).destroy(target.name, *target.kept_on_destroy)
     assert target.removed(program, target)
 
 
