@@ -1,7 +1,9 @@
 """The IAM policies in docs/iam: one per purpose, each limited to the one
-repository in its region, holding only the actions docs/iam.md's table says
-someone calls (and the table holds no action the files do not); the preview
-policy holds every read of the data sources a preview of any stack invokes."""
+repository in its region (and the provisioned host's and the ecs target's to
+this account's resources in the region), holding only the actions docs/iam.md's
+table says someone calls (and the table holds no action the files do not);
+the preview policy holds every read of the data sources a preview of any
+stack invokes."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from components.targets.host.provisioned import AMI_ARCHITECTURES, AMI_PARAMETER
+from components.targets.host.provisioned import AMI_ARCHITECTURES, AMI_PARAMETER, SSM_POLICY
 from tests.support import docs
 from tests.support.stack_shapes import run_every_shape
 
@@ -20,11 +22,20 @@ ROOT = Path(__file__).resolve().parent.parent
 POLICIES = {path.stem: json.loads(path.read_text()) for path in sorted((ROOT / "docs" / "iam").glob("*.json"))}
 REPOSITORY = "arn:aws:ecr:REGION:ACCOUNT_ID:repository/whatsapp-miner"
 LAYER_UPLOAD = {"ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload"}
-# AWS accepts only `*` as the resource of these; CreateKey and the EC2 reads are held to the
-# region by a condition. (Service Authorization Reference, Amazon EC2: these Describe actions
-# list no resource type; DescribeVpcAttribute has `vpc`, so it is not among them.)
+# AWS accepts only `*` as the resource of these; all but GetAuthorizationToken are held to the
+# region by a condition. (Service Authorization Reference: these actions list no resource type;
+# DescribeVpcAttribute and DescribeInstanceAttribute have one, so they are not among them. ECS
+# ListTasks is scoped by its `ecs:cluster` condition.)
 STAR_ONLY = {"ecr:GetAuthorizationToken", "kms:CreateKey", "ec2:DescribeVpcs", "ec2:DescribeRouteTables",
-             "ec2:DescribeSubnets"}
+             "ec2:DescribeSubnets", "ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeInstanceTypes",
+             "ec2:DescribeInstanceCreditSpecifications", "ec2:DescribeVolumes", "ec2:DescribeTags",
+             "ec2:DescribeSecurityGroups", "ec2:DescribeNetworkInterfaces", "ec2:DescribeAddresses",
+             "ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:DeregisterTaskDefinition",
+             "ecs:ListTasks", "ssm:DescribeParameters"}
+TARGET_POLICIES = ("provision-host", "deploy-ecs")
+# What the target policies' ARNs may name: this account's resources in REGION (IAM's have no
+# region; public AMIs and parameters no account).
+OWN_ARN = re.compile(r"arn:aws:(iam::ACCOUNT_ID|[a-z0-9]+:REGION:ACCOUNT_ID|ec2:REGION:|ssm:REGION:):\S+")
 # The AWS calls of each data source's read in terraform-provider-aws (which pulumi-aws wraps),
 # as IAM actions (Service Authorization Reference: each API call is the action of its name).
 DATA_SOURCE_READS = {
@@ -58,8 +69,9 @@ def is_read_only(action: str) -> bool:
     return action.split(":")[1].startswith(("Get", "Describe", "List", "BatchGet", "BatchCheck"))
 
 
-def test_the_five_purposes_have_a_policy_each():
-    assert set(POLICIES) == {"registry-admin", "deploy-dev", "deploy-prd", "preview", "host-pull"}
+def test_the_purposes_have_a_policy_each():
+    assert set(POLICIES) == {"registry-admin", "deploy-dev", "deploy-prd", "preview", "host-pull",
+                             "provision-host", "deploy-ecs"}
 
 
 @pytest.mark.parametrize("name", sorted(POLICIES))
@@ -74,12 +86,43 @@ def test_ecr_and_kms_statements_name_exactly_the_repository_or_the_key(name):
         granted = listed(statement["Action"])
         if statement["Resource"] == "*":
             assert set(granted) <= STAR_ONLY, f"{name}/{statement['Sid']}: `*` for {granted}"
-            if "kms:CreateKey" in granted or any(action.startswith("ec2:") for action in granted):
-                assert statement["Condition"] == {"StringEquals": {"aws:RequestedRegion": "REGION"}}
+            if granted != ["ecr:GetAuthorizationToken"]:
+                assert statement["Condition"]["StringEquals"] == {"aws:RequestedRegion": "REGION"}
         elif any(action.startswith("ecr:") for action in granted):
             assert statement["Resource"] == REPOSITORY, f"{name}/{statement['Sid']}"
         elif any(action.startswith("kms:") for action in granted):
             assert statement["Resource"] == "KMS_KEY_ARN", f"{name}/{statement['Sid']}"
+
+
+@pytest.mark.parametrize("name", TARGET_POLICIES)
+def test_the_target_policies_name_only_this_accounts_resources_in_the_region(name):
+    for statement in statements(name):
+        for resource in listed(statement["Resource"]):
+            assert resource == "*" or OWN_ARN.fullmatch(resource), f"{name}/{statement['Sid']}: {resource}"
+
+
+def passes(name: str) -> list[dict]:
+    return [s for s in statements(name) if "iam:PassRole" in listed(s["Action"])]
+
+
+def test_the_host_passes_only_its_role_and_ecs_only_its_roles_to_ecs_tasks():
+    assert [s["Resource"] for s in passes("provision-host")] == ["arn:aws:iam::ACCOUNT_ID:role/host-role-*"]
+    [ecs] = passes("deploy-ecs")
+    assert ecs["Resource"] == [f"arn:aws:iam::ACCOUNT_ID:role/app-{role}-*" for role in ("execution", "task")]
+    assert ecs["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+
+
+def test_a_provisioned_host_may_attach_only_the_ssm_policy():
+    [statement] = [s for s in statements("provision-host") if "iam:AttachRolePolicy" in listed(s["Action"])]
+    assert statement["Condition"] == {"ArnEquals": {"iam:PolicyARN": SSM_POLICY}}
+
+
+def test_the_docs_say_which_policies_each_kind_of_stack_attaches():
+    attached = {stack: names.split(", ") for stack, names in docs.table_rows("iam.md", "Who attaches what")}
+    assert set().union(*attached.values()) == set(POLICIES)
+    for target in TARGET_POLICIES:  # always beside its environment's deploy policy
+        assert sorted(names for names in attached.values() if target in names) == \
+            [["deploy-dev", target], ["deploy-prd", target]]
 
 
 def test_prd_moves_a_tag_and_can_upload_no_layer():

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.aws_rehearsal import TOKEN, Aws, World, start_world
+from tests.support.aws_rehearsal import TOKEN, Aws, World, network, start_world
 
 POLICY_PACK = Path(__file__).resolve().parent.parent / "policy"
 EXCLUDE_VERIFY = ("--exclude", "**::app-verify")
@@ -33,17 +33,6 @@ def env_name(run_id) -> str:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, aws_api, env_name, pulumi_cli) -> World:
     return start_world(tmp_path_factory.mktemp("aws-ecs"), aws_api, f"whatsapp-miner-{env_name}", [env_name])
-
-
-def network(aws: Aws, name: str) -> tuple[list[str], str]:
-    """Two subnets of moto's default VPC and a security group for the tasks."""
-    ec2 = aws.client("ec2")
-    vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
-    # moto names a task's network interface only in a VPC with DNS hostnames (AWS's default VPCs have them).
-    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
-    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
-    group = ec2.create_security_group(GroupName=f"{name}-tasks", Description="tasks", VpcId=vpc)
-    return [subnet["SubnetId"] for subnet in subnets[:2]], group["GroupId"]
 
 
 @dataclass
@@ -67,7 +56,7 @@ class EcsStack:
 
 @pytest.fixture(scope="module")
 def ecs_stack(world, env_name) -> EcsStack:
-    subnets, group = network(world.aws, env_name)
+    subnets, group = network(world.aws.client("ec2"), env_name)
     stack = world.stack("aws-ecs", env_name, {
         "whatsapp-miner:imageDigest": world.push("ecs image 1"),
         "whatsapp-miner:ecsSubnets": json.dumps(subnets),

@@ -16,11 +16,11 @@ import uuid
 import pytest
 
 from tests.support import docs
-from tests.support.aws_rehearsal import start_world
+from tests.support.aws_rehearsal import network, start_world
 from tests.support.pulumi_cli import PulumiProject, copy_program
 from tests.support.rehearsal_stacks import Stack, start_stacks
 from tests.test_rehearsal_aws import EXCLUDE_SSH, HOST_CONFIG
-from tests.test_rehearsal_ecs import EXCLUDE_VERIFY, network
+from tests.test_rehearsal_ecs import EXCLUDE_VERIFY
 
 PREVIOUS = "a16dd8eb14ef4566cbc88def89bea46409f1b412"
 
@@ -70,7 +70,7 @@ def test_provisioned_host_and_ecs_stacks_deployed_by_the_previous_version_see_no
     tests/test_rehearsal_aws.py and tests/test_rehearsal_ecs.py)."""
     host_env, ecs_env = f"uh-{run_id}", f"ue-{run_id}"
     world = start_world(tmp_path, aws_api, f"whatsapp-miner-up-{run_id}", [host_env, ecs_env], PREVIOUS)
-    subnets, group = network(world.aws, ecs_env)
+    subnets, group = network(world.aws.client("ec2"), ecs_env)
     stacks = {
         world.stack("aws-host", host_env, {**HOST_CONFIG, "whatsapp-miner:imageDigest": world.push("upgrade host")}):
             EXCLUDE_SSH,

@@ -49,6 +49,16 @@ class World:
         return name
 
 
+def network(ec2, name: str) -> tuple[list[str], str]:
+    """Two subnets of moto's default VPC and a security group NAME-tasks for ecs tasks."""
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    # moto names a task's network interface only in a VPC with DNS hostnames (AWS's default VPCs have them).
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
+    group = ec2.create_security_group(GroupName=f"{name}-tasks", Description="tasks", VpcId=vpc)
+    return [subnet["SubnetId"] for subnet in subnets[:2]], group["GroupId"]
+
+
 def start_world(work: Path, endpoint: str, repository: str, env_names: list[str],
                 revision: str | None = None) -> World:
     """A program copy in WORK (the working tree's, or REVISION's) whose registry stack on moto

@@ -80,13 +80,15 @@ def enforceable(document: dict) -> dict:
         for statement in document["Statement"]]}
 
 
-def user_with_policy(endpoint: str, admin: dict[str, str], name: str, suffix: str) -> dict[str, str]:
-    """A user holding docs/iam/NAME.json (as moto enforces it); its keys."""
+def user_with_policies(endpoint: str, admin: dict[str, str], names: tuple[str, ...], suffix: str) -> dict[str, str]:
+    """A user holding docs/iam/NAME.json for each of NAMES (as moto enforces them); its keys."""
     iam = client(endpoint, "iam", admin)
-    user = f"{name}-{suffix}"
-    arn = iam.create_policy(PolicyName=user, PolicyDocument=json.dumps(enforceable(policy(name))))["Policy"]["Arn"]
+    user = f"{'+'.join(names)}-{suffix}"
     iam.create_user(UserName=user)
-    iam.attach_user_policy(UserName=user, PolicyArn=arn)
+    for name in names:
+        document = json.dumps(enforceable(policy(name)))
+        arn = iam.create_policy(PolicyName=f"{user}-{name}", PolicyDocument=document)["Policy"]["Arn"]
+        iam.attach_user_policy(UserName=user, PolicyArn=arn)
     key = iam.create_access_key(UserName=user)["AccessKey"]
     return {"AccessKeyId": key["AccessKeyId"], "SecretAccessKey": key["SecretAccessKey"]}
 

@@ -138,8 +138,8 @@ class PulumiProject:
     def preview(self, stack: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return self.run("preview", "--stack", stack, "--diff", *args, check=check)
 
-    def destroy(self, stack: str) -> subprocess.CompletedProcess:
-        return self.run("destroy", "--stack", stack, "--yes", "--skip-preview")
+    def destroy(self, stack: str, *args: str) -> subprocess.CompletedProcess:
+        return self.run("destroy", "--stack", stack, "--yes", "--skip-preview", *args)
 
     def outputs(self, stack: str) -> dict:
         return json.loads(self.run("stack", "output", "--stack", stack, "--json").stdout)
