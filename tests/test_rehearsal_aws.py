@@ -195,6 +195,20 @@ def test_an_address_changed_outside_pulumi_is_used_only_after_a_refresh(world, h
     assert world.cli.outputs(host.stack)["publicIp"] == address["PublicIp"]
 
 
+def test_firewall_rules_changed_outside_pulumi_are_put_back_by_a_refresh(world, host):
+    """The security group is read on refresh (terraform-provider-aws resourceSecurityGroupRead):
+    the SSH rule revoked and another source added outside Pulumi are seen and undone."""
+    ec2, group = world.aws.client("ec2"), host.firewall(world.aws)
+    (ssh,) = group["IpPermissions"]
+    ec2.revoke_security_group_ingress(GroupId=group["GroupId"], IpPermissions=[ssh])
+    ec2.authorize_security_group_ingress(GroupId=group["GroupId"], IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 3389, "ToPort": 3389, "IpRanges": [{"CidrIp": "192.0.2.0/24"}]}])
+    world.cli.preview(host.stack, "--expect-no-changes", *EXCLUDE_SSH)  # the state alone sees nothing
+    assert world.cli.preview_changes(host.stack, "--refresh", *EXCLUDE_SSH) == {"host-firewall": "update"}
+    world.cli.up(host.stack, "--refresh", *EXCLUDE_SSH)
+    assert host.firewall(world.aws)["IpPermissions"] == [ssh]
+
+
 def test_destroying_the_host_stack_terminates_the_instance_and_deletes_its_grants(world, host):
     instance, group = host.instance(world.aws), host.firewall(world.aws)
     iam = world.aws.client("iam")

@@ -150,6 +150,34 @@ def test_a_new_image_registers_task_definitions_on_its_digest(world, ecs_stack):
     assert all(ecs_stack.container(world.aws, name)["image"].endswith("@" + digest) for name in SERVICES)
 
 
+def test_a_desired_count_and_a_log_retention_changed_outside_pulumi_are_put_back_by_a_refresh(world, ecs_stack):
+    """The service and the log group are read on refresh (terraform-provider-aws
+    resourceServiceRead, resourceGroupRead): drift there is seen and undone."""
+    logs, group = world.aws.client("logs"), f"/ecs/{ecs_stack.project}"
+    world.aws.client("ecs").update_service(cluster=ecs_stack.cluster, service="miner", desiredCount=5)
+    logs.put_retention_policy(logGroupName=group, retentionInDays=7)
+    world.cli.preview(ecs_stack.stack, "--expect-no-changes", *EXCLUDE_VERIFY)  # the state alone sees nothing
+    assert world.cli.preview_changes(ecs_stack.stack, "--refresh", *EXCLUDE_VERIFY) == \
+        {"app-service-miner": "update", "app-logs": "update"}
+    world.cli.up(ecs_stack.stack, "--refresh", *EXCLUDE_VERIFY)
+    assert ecs_stack.services(world.aws)["miner"]["desiredCount"] == 3
+    (found,) = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    assert found["retentionInDays"] == 30
+
+
+def test_a_secret_overwritten_outside_pulumi_is_put_back_by_a_refresh(world, ecs_stack):
+    """The parameter is read on refresh (terraform-provider-aws resourceParameterRead): a value
+    overwritten outside Pulumi is put back, and a new version reaches the tasks as any new value does."""
+    ssm, name = world.aws.client("ssm"), f"/{ecs_stack.project}/WHATSAPP_API_TOKEN"
+    ssm.put_parameter(Name=name, Type="SecureString", Value="tampered", Overwrite=True)
+    world.cli.preview(ecs_stack.stack, "--expect-no-changes", *EXCLUDE_VERIFY)  # the state alone sees nothing
+    assert world.cli.preview_changes(ecs_stack.stack, "--refresh", *EXCLUDE_VERIFY)[
+        "app-secret-WHATSAPP_API_TOKEN"] == "update"
+    world.cli.up(ecs_stack.stack, "--refresh", *EXCLUDE_VERIFY)
+    assert ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"] == ROTATED
+    assert "tampered" not in world.cli.text()
+
+
 def test_destroying_the_ecs_stack_keeps_only_the_data(world, ecs_stack):
     system_ids = {s["FileSystemId"] for s in world.aws.client("efs").describe_file_systems()["FileSystems"]}
     world.cli.destroy(ecs_stack.stack)

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import base64
 
-from tests.standins.aws_model import Client, ResourceType, tags
+from botocore.exceptions import ClientError
+
+from tests.standins.aws_model import Client, ResourceType, tag_map, tags
 
 WAIT = {"Delay": 1, "MaxAttempts": 120}
 
@@ -94,7 +96,7 @@ def delete_instance(client: Client, instance_id: str, _state: dict) -> None:
     ec2.get_waiter("instance_terminated").wait(InstanceIds=[instance_id], WaiterConfig=WAIT)
 
 
-def read_instance(client: Client, instance_id: str) -> dict | None:
+def read_instance(client: Client, instance_id: str, _state: dict) -> dict | None:
     """resourceInstanceRead: a terminated instance is gone from the state."""
     outputs = _instance_outputs(client, instance_id)
     return None if outputs["instanceState"] in ("terminated", "shutting-down") else outputs
@@ -163,8 +165,65 @@ def update_security_group(client: Client, group_id: str, olds: dict, news: dict)
     return {}
 
 
+RULE_LISTS = (("cidrBlocks", "IpRanges", "CidrIp"), ("ipv6CidrBlocks", "Ipv6Ranges", "CidrIpv6"),
+              ("securityGroups", "UserIdGroupPairs", "GroupId"))
+
+
+def _gather(permissions: list[dict]) -> list[dict]:
+    """securityGroupIPPermGather: AWS's permissions as rules, one per protocol, ports and description."""
+    rules: dict[tuple, dict] = {}
+    for permission in permissions:
+        for key, ranges, field in RULE_LISTS:
+            for item in permission.get(ranges) or []:
+                ports = (permission["IpProtocol"], permission.get("FromPort", 0), permission.get("ToPort", 0))
+                rule = rules.setdefault((*ports, item.get("Description", "")), {
+                    "protocol": ports[0], "fromPort": ports[1], "toPort": ports[2],
+                    **({"description": item["Description"]} if item.get("Description") else {})})
+                rule.setdefault(key, []).append(item[field])
+    return list(rules.values())
+
+
+def _match_rules(stored: list[dict], remote: list[dict]) -> list[dict]:
+    """matchRules: a stored rule stays as stored while AWS still holds all its sources on its
+    protocol and ports (those sources are then taken from AWS's rule); what AWS holds beyond
+    the stored rules is added as rules of its own, so a rule revoked or a source added
+    outside Pulumi is a change. (`self` is left out: the program declares none.)"""
+    kept = []
+    for rule in stored:
+        for found in remote:
+            if (found["protocol"], found["fromPort"], found["toPort"]) != \
+                    (rule["protocol"].lower(), rule["fromPort"], rule["toPort"]):
+                continue
+            if all(set(rule.get(key) or []) <= set(found.get(key) or []) for key, _, _ in RULE_LISTS):
+                for key, _, _ in RULE_LISTS:
+                    found[key] = [source for source in found.get(key) or [] if source not in (rule.get(key) or [])]
+                kept.append({**rule, **({"description": found["description"]} if "description" in found else {})})
+                break
+    extra = [{key: value for key, value in rule.items() if value != []} for rule in remote]
+    return kept + [rule for rule in extra if any(key in rule for key, _, _ in RULE_LISTS)]
+
+
+def read_security_group(client: Client, group_id: str, state: dict) -> dict | None:
+    """resourceSecurityGroupRead: DescribeSecurityGroups (findSecurityGroupByID); the rules
+    matched against the stored ones (matchRules); tags from the same answer (setTagsOut)."""
+    ec2 = client("ec2")
+    try:
+        group = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "InvalidGroup.NotFound":
+            return None
+        raise
+    return {
+        "arn": f"arn:aws:ec2:{ec2.meta.region_name}:{group['OwnerId']}:security-group/{group_id}",
+        "name": group["GroupName"], "description": group["Description"], "vpcId": group["VpcId"],
+        "ownerId": group["OwnerId"], "tags": tag_map(group.get("Tags")),
+        "ingress": _match_rules(state.get("ingress") or [], _gather(group["IpPermissions"])),
+        "egress": _match_rules(state.get("egress") or [], _gather(group["IpPermissionsEgress"])),
+    }
+
+
 SECURITY_GROUP = ResourceType(
-    create=create_security_group, update=update_security_group,
+    create=create_security_group, update=update_security_group, read=read_security_group,
     delete=lambda client, group_id, _state: client("ec2").delete_security_group(GroupId=group_id),
     # vpc_security_group.go: ForceNew on name, name_prefix, description and vpc_id; the rules update in place.
     replace_on=("name", "namePrefix", "description", "vpcId"),
@@ -209,8 +268,25 @@ def delete_eip(client: Client, allocation_id: str, state: dict) -> None:
     ec2.release_address(AllocationId=allocation_id)
 
 
+def read_eip(client: Client, allocation_id: str, _state: dict) -> dict | None:
+    """resourceEIPRead: DescribeAddresses (findEIPByAllocationID), then DescribeAddressesAttribute
+    for the PTR record (findEIPDomainNameAttributeByAllocationID); tags from the first answer."""
+    ec2 = client("ec2")
+    try:
+        (address,) = ec2.describe_addresses(AllocationIds=[allocation_id])["Addresses"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "InvalidAllocationID.NotFound":
+            return None
+        raise
+    attribute = ec2.describe_addresses_attribute(AllocationIds=[allocation_id], Attribute="domain-name")["Addresses"]
+    return {"allocationId": allocation_id, "associationId": address.get("AssociationId", ""),
+            "instance": address.get("InstanceId", ""), "publicIp": address["PublicIp"], "domain": address["Domain"],
+            "ptrRecord": attribute[0].get("PtrRecord", "").removesuffix(".") if attribute else "",
+            "tags": tag_map(address.get("Tags"))}
+
+
 EIP = ResourceType(
-    create=create_eip, update=update_eip, delete=delete_eip,
+    create=create_eip, update=update_eip, delete=delete_eip, read=read_eip,
     # ec2_eip.go: ForceNew on domain, address, public_ipv4_pool and network_border_group; instance updates.
     replace_on=("domain", "address", "publicIpv4Pool", "networkBorderGroup"),
     unknown_after={"instance": ("associationId",)},

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from tests.standins.aws_model import Client, ResourceType, tags
+from tests.standins.aws_model import Client, ResourceType, same_set, tag_map, tags
 
 
 def tags_only(kind: str):
@@ -99,8 +99,32 @@ def delete_service(client: Client, arn: str, state: dict) -> None:
     ecs.delete_service(cluster=state["cluster"], service=arn, force=bool(state.get("forceDelete")))
 
 
+def read_service(client: Client, arn: str, state: dict) -> dict | None:
+    """resourceServiceRead: DescribeServices with its tags (findServiceByTwoPartKeyWaitForActive);
+    a missing or INACTIVE service is gone. The cluster and task definition are kept in the form
+    the state holds them (an ARN here). moto keeps no deploymentConfiguration: the circuit breaker
+    and the deployment percentages stay as stored."""
+    ecs = client("ecs")
+    try:
+        services = ecs.describe_services(cluster=state["cluster"], services=[arn], include=["TAGS"])["services"]
+    except ecs.exceptions.ClusterNotFoundException:
+        return None
+    if not services or services[0]["status"] == "INACTIVE":
+        return None
+    service = services[0]
+    stored = state.get("networkConfiguration") or {}
+    network = service.get("networkConfiguration", {}).get("awsvpcConfiguration", {})
+    return {"name": service["serviceName"], "cluster": service["clusterArn"], "desiredCount": service["desiredCount"],
+            "taskDefinition": service["taskDefinition"], "launchType": service["launchType"],
+            "tags": tag_map(service.get("tags")), "networkConfiguration": {
+                **stored,  # subnets and security groups are sets (TypeSet): their order is not drift
+                "subnets": same_set(stored.get("subnets") or [], network.get("subnets") or []),
+                "securityGroups": same_set(stored.get("securityGroups") or [], network.get("securityGroups") or []),
+                "assignPublicIp": network.get("assignPublicIp") == "ENABLED"}}
+
+
 SERVICE = ResourceType(
-    create=create_service, update=update_service, delete=delete_service,
+    create=create_service, update=update_service, delete=delete_service, read=read_service,
     # service.go: ForceNew on name, cluster, launch_type, iam_role and scheduling_strategy.
     replace_on=("name", "cluster", "launchType", "iamRole", "schedulingStrategy"),
 )
@@ -128,8 +152,23 @@ def update_log_group(client: Client, name: str, olds: dict, news: dict) -> dict:
     return {}
 
 
+def read_log_group(client: Client, name: str, _state: dict) -> dict | None:
+    """resourceGroupRead: DescribeLogGroups by prefix, the exact name (findLogGroupByName);
+    ListTagsForResource from the tags interceptor. No retention policy reads as 0."""
+    logs = client("logs")
+    found = [group for group in logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+             if group["logGroupName"] == name]
+    if not found:
+        return None
+    arn = found[0]["arn"].removesuffix(":*")
+    return {"arn": arn, "name": name, "retentionInDays": found[0].get("retentionInDays", 0),
+            "logGroupClass": found[0].get("logGroupClass", "STANDARD"),
+            "tags": logs.list_tags_for_resource(resourceArn=arn)["tags"],
+            **({"kmsKeyId": found[0]["kmsKeyId"]} if "kmsKeyId" in found[0] else {})}
+
+
 LOG_GROUP = ResourceType(
-    create=create_log_group, update=update_log_group,
+    create=create_log_group, update=update_log_group, read=read_log_group,
     delete=lambda client, name, _state: client("logs").delete_log_group(logGroupName=name),
     replace_on=("name", "namePrefix", "logGroupClass"),  # group.go: ForceNew on these; retention updates
 )

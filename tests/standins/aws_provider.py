@@ -146,11 +146,14 @@ class AwsStandIn(p.Provider):
         kind = TYPES.get(resource_type(request))
         if not kind or not kind.read:
             return await super().read(request)
-        current = kind.read(self._client, request.resource_id)
+        current = kind.read(self._client, request.resource_id, plain_map(request.properties))
         if current is None:  # an empty id tells the engine the resource is gone
             return p.ReadResponse(resource_id="", properties={}, inputs={})
-        return p.ReadResponse(resource_id=request.resource_id, inputs=request.inputs,
-                              properties={**request.properties, **{k: wrap(v) for k, v in current.items()}})
+        # A value read back stays secret where the state held it secret (the bridge marks the
+        # schema's Sensitive fields, such as a parameter's `value`).
+        secret = {key for key, value in request.properties.items() if value.is_secret}
+        return p.ReadResponse(resource_id=request.resource_id, inputs=request.inputs, properties={
+            **request.properties, **{key: wrap(value, secret=key in secret) for key, value in current.items()}})
 
     def _update(self, kind: ResourceType, request: p.UpdateRequest) -> dict:
         olds, news = plain_map(request.olds), plain_map(request.news)

@@ -4,7 +4,7 @@ parameter_data_source.go)."""
 
 from __future__ import annotations
 
-from tests.standins.aws_model import Client, ResourceType
+from tests.standins.aws_model import Client, ResourceType, tag_map
 
 
 def _put(client: Client, inputs: dict, overwrite: bool) -> dict:
@@ -15,7 +15,26 @@ def _put(client: Client, inputs: dict, overwrite: bool) -> dict:
     return {"arn": arn, "version": version}
 
 
+def read_parameter(client: Client, name: str, _state: dict) -> dict | None:
+    """resourceParameterRead: GetParameter, decrypted (findParameterByName), DescribeParameters
+    filtered on the name (findParameterMetadataByName); ListTagsForResource from the tags interceptor."""
+    ssm = client("ssm")
+    try:
+        parameter = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]
+    except ssm.exceptions.ParameterNotFound:
+        return None
+    (detail,) = ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [name]}])[
+        "Parameters"]
+    listed = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"]
+    return {"arn": parameter["ARN"], "name": parameter["Name"], "type": parameter["Type"], "value": parameter["Value"],
+            "version": parameter["Version"], "tier": detail.get("Tier", "Standard"),
+            "dataType": detail.get("DataType", "text"), "tags": tag_map(listed),
+            **{key: detail[field] for key, field in (("description", "Description"), ("keyId", "KeyId"),
+                                                     ("allowedPattern", "AllowedPattern")) if field in detail}}
+
+
 PARAMETER = ResourceType(
+    read=read_parameter,
     create=lambda client, inputs: (inputs["name"], _put(client, inputs, overwrite=False)),
     # resourceParameterUpdate: PutParameter with Overwrite.
     update=lambda client, _name, _olds, news: _put(client, news, overwrite=True),

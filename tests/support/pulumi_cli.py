@@ -162,10 +162,11 @@ REPLACE_STEPS = ("replace", "create-replacement", "delete-replaced")
 
 
 def _changes(steps: list[dict]) -> dict[str, str]:
-    """{resource name: op}; the steps of one replacement count as one `replace`."""
+    """{resource name: op}; the steps of one replacement count as one `replace`. A `--refresh`
+    plan's refresh steps change nothing: what the refresh found shows in the steps after them."""
     changes: dict[str, str] = {}
     for step in steps:
-        if step["op"] not in ("same", "read"):
+        if step["op"] not in ("same", "read", "refresh"):
             name = step["urn"].rsplit("::", 1)[1]
             changes[name] = "replace" if step["op"] in REPLACE_STEPS else step["op"]
     return changes
