@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.support import docker_env, moto_iam, tiers
+from tests.support import docker_env, moto_iam, sshd_host, tiers
 from tests.support.pulumi_cli import require_cli
 
 TIER_MARKS = {"services": tiers.SERVICES, "pulumi_cli": tiers.PULUMI_CLI}
@@ -81,6 +81,12 @@ def aws_iam_api() -> tuple[str, dict[str, str]]:
 @pytest.fixture(scope="session")
 def test_base(docker_engine) -> str:
     return docker_env.import_busybox_base()
+
+
+@pytest.fixture(scope="session")
+def python_base(docker_engine, tmp_path_factory) -> str:
+    """A Debian image with python3, the rehearsals' `baseImage` (no public registry here)."""
+    return sshd_host.python_base_image(tmp_path_factory.mktemp("debootstrap"))
 
 
 @pytest.fixture(scope="session")

@@ -83,11 +83,6 @@ def project_containers(project: str, engine: dict[str, str]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def python_base(docker_engine, tmp_path_factory) -> str:
-    return sshd_host.python_base_image(tmp_path_factory.mktemp("debootstrap"))
-
-
-@pytest.fixture(scope="module")
 def ssh_host(tmp_path_factory, moto):
     host = sshd_host.start_rehearsal_host(tmp_path_factory.mktemp("sshd"), moto)
     yield host
@@ -246,11 +241,7 @@ def rehearsal_tag(stack: Stack) -> str:
 
 
 def host_status(stack: Stack, ssh_host) -> subprocess.CompletedProcess:
-    """scripts/host-status, as the drift job runs it."""
-    env = {**stack.cli.env(), "SSH_PRIVATE_KEY": stack.cli.environ["SSH_PRIVATE_KEY"],
-           "SSH_KNOWN_HOSTS": f"[127.0.0.1]:{ssh_host.port} {ssh_host.host_key}"}
-    return subprocess.run(["bash", str(ROOT / "scripts" / "host-status"), stack.name], env=env,
-                          cwd=stack.cli.workdir, capture_output=True, text=True, check=False, timeout=120)
+    return sshd_host.host_status(stack.cli, stack.name, f"[127.0.0.1]:{ssh_host.port} {ssh_host.host_key}")
 
 
 def test_host_status_reaches_the_host_from_the_stack_outputs(rehearsal, first_run, ssh_host):
