@@ -64,7 +64,7 @@ def provisioned(tmp_path_factory, moto, ecr_registry, ecr_api, python_base, pulu
     })
     world.cli.up(stack, *EXCLUDE_SSH)
     outputs = world.cli.outputs(stack)
-    with sshd_host.provisioned_host(work / "sshd", moto, ecr_api, outputs["publicIp"],
+    with sshd_host.provisioned_host(tmp_path_factory.mktemp("sshd"), ecr_api, outputs["publicIp"],
                                     world.user_data(outputs["instanceId"])) as host:
         try:
             yield Provisioned(world, stack, env_name, host)

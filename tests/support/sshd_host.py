@@ -122,30 +122,28 @@ def start_sshd(workdir: Path, session_env: dict[str, str] | None = None, *, addr
     return SshHost(port, getpass.getuser(), client_key, public_host_key, process, workdir, address)
 
 
-def start_rehearsal_host(workdir: Path, moto: str, session_env: dict[str, str] | None = None, *,
-                         address: str = "127.0.0.1", port: int | None = None, host_key: str | None = None) -> SshHost:
+def start_rehearsal_host(workdir: Path, moto: str) -> SshHost:
     """The host the rehearsal's stacks deploy to: sshd whose sessions have
     where AWS is (moto), the AWS CLI for host-deploy's ECR login, the test
     host's own Docker engine (which holds only what it pulled) and a Docker
-    config of its own, with compose v2 and no login in it. SESSION_ENV adds
-    to or overrides that; ADDRESS, PORT and HOST_KEY are start_sshd's."""
+    config of its own, with compose v2 and no login in it."""
     return start_sshd(workdir, session_env={
         **docker_env.host_env(workdir / "docker-config"),
         "AWS_ENDPOINT_URL": moto,
         "PATH": HOST_PATH,
-        **(session_env or {}),
-    }, address=address, port=port, host_key=host_key)
+    })
 
 
 @contextlib.contextmanager
-def provisioned_host(workdir: Path, moto: str, ecr_api: str, address: str, user_data: str) -> Iterator[SshHost]:
+def provisioned_host(workdir: Path, ecr_api: str, address: str, user_data: str) -> Iterator[SshHost]:
     """The host an instance's USER_DATA (its cloud-config, as moto holds it) makes, while the block
     runs: sshd on the instance's ADDRESS, port 22, with the host key the user-data carries; what
     cloud-init's users module makes (the deploy user, its shell and authorized key, on this machine);
     and what host-provision leaves (the user in the docker group, its Docker config sending the
-    stack's registry to the ECR credential helper, compose v2). Standing in: for cloud-init,
-    HOST_STANDINS; for the instance role, its credentials in the environment (the helper reads both
-    through the AWS SDK's default chain); for ECR's API, moto over TLS (ECR_API, its CA bundle).
+    stack's registry to the ECR credential helper, compose v2). Its sessions run on the test host's
+    Docker engine. Standing in: for cloud-init, HOST_STANDINS; for the instance role, its
+    credentials in the environment (the helper reads both through the AWS SDK's default chain);
+    for ECR's API, moto over TLS (ECR_API, its CA bundle).
     The user's password is `*`, not cloud-init's locked `!`: sshd without PAM refuses a locked
     account even its keys; password logins are off either way."""
     config = yaml.safe_load(user_data)
@@ -163,9 +161,9 @@ def provisioned_host(workdir: Path, moto: str, ecr_api: str, address: str, user_
         (docker_config / "cli-plugins").mkdir()
         shutil.copy(docker_env.compose_plugins() / "docker-compose", docker_config / "cli-plugins")
         with loopback_address(address):
-            host = start_rehearsal_host(workdir, moto, session_env={
+            host = start_sshd(workdir, session_env={
+                **docker_env.host_env(),
                 "PATH": f"{HOST_STANDINS}:{HOST_PATH}",
-                "DOCKER_CONFIG": str(docker_config),
                 "AWS_CA_BUNDLE": ecr_api,
                 **docker_env.INSTANCE_ROLE,
             }, address=address, port=22, host_key=config["ssh_keys"]["ed25519_private"])
@@ -178,7 +176,7 @@ def provisioned_host(workdir: Path, moto: str, ecr_api: str, address: str, user_
 
 
 def _user_file(path: Path, text: str, user: str) -> None:
-    """PATH with TEXT, private to USER, as are the directories up to the user's home."""
+    """PATH with TEXT, private to USER, as is its directory (one in the user's home)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     path.write_text(text)
     path.chmod(0o600)
@@ -187,11 +185,11 @@ def _user_file(path: Path, text: str, user: str) -> None:
 
 
 @contextlib.contextmanager
-def loopback_address(address: str) -> Iterator[str]:
+def loopback_address(address: str) -> Iterator[None]:
     """ADDRESS answers on this machine (on `lo`) while the block runs: needs root and iproute2."""
     docker_env.run("ip", "address", "add", f"{address}/32", "dev", "lo")
     try:
-        yield address
+        yield
     finally:
         docker_env.run("ip", "address", "del", f"{address}/32", "dev", "lo")
 
