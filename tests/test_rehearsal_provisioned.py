@@ -39,7 +39,7 @@ from tests.support import docker_env, sshd_host
 from tests.support.aws_rehearsal import EXCLUDE_SSH, HOST_CONFIG, World, start_world
 from tests.support.sshd_host import SshHost
 
-# What runs over SSH, in the order the full `up` creates it.
+# What runs over SSH on the host: all that the full `up` creates.
 OVER_SSH = ("host-cloud-init", "app-teardown", "app-compose-file", "app-host-tool", "app-env-file", "app-deploy")
 
 
