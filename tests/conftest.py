@@ -84,6 +84,12 @@ def test_base(docker_engine) -> str:
 
 
 @pytest.fixture(scope="session")
+def python_base(docker_engine, tmp_path_factory) -> str:
+    """A Debian image with python3, the rehearsals' `baseImage` (no public registry here)."""
+    return sshd_host.python_base_image(tmp_path_factory.mktemp("debootstrap"))
+
+
+@pytest.fixture(scope="session")
 def pulumi_cli() -> str:
     """The Pulumi CLI on PATH (scripts/test builds it)."""
     return require_cli()
@@ -96,12 +102,8 @@ def run_id() -> str:
 
 
 @pytest.fixture(scope="module")
-def python_base(docker_engine, tmp_path_factory) -> str:
-    return sshd_host.python_base_image(tmp_path_factory.mktemp("debootstrap"))
-
-
-@pytest.fixture(scope="module")
 def ssh_host(tmp_path_factory, moto):
+    """A test-owned sshd whose sessions reach the host engine (tests/support/sshd_host.py)."""
     host = sshd_host.start_rehearsal_host(tmp_path_factory.mktemp("sshd"), moto)
     yield host
     host.stop()

@@ -15,23 +15,21 @@ import subprocess
 import boto3
 
 from tests.support import docker_env
-from tests.support.docker_env import ECR_API_HOST, ecr_standin_host
+from tests.support.docker_env import ECR_API_HOST, INSTANCE_ROLE, ecr_standin_host
 from tests.test_host_deploy import assert_running_on, image_present, make_project
-
-# What the instance role's credentials would be; moto accepts any.
-ROLE = {"AWS_ACCESS_KEY_ID": "AKIAHOSTROLE", "AWS_SECRET_ACCESS_KEY": "role-secret"}
 
 
 def test_the_helper_answers_for_the_registry_with_an_ecr_token_and_no_docker_login(ecr_api, tmp_path):
     registry = ecr_standin_host()
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "AWS_CA_BUNDLE": ecr_api, "AWS_ECR_DISABLE_CACHE": "1",
-           **ROLE}
+           **INSTANCE_ROLE}
     answer = subprocess.run(["docker-credential-ecr-login", "get"], input=registry, env=env,
                             capture_output=True, text=True, check=False, timeout=60)
     assert answer.returncode == 0, answer.stderr
     credentials = json.loads(answer.stdout)
     ecr = boto3.client("ecr", region_name="us-east-1", endpoint_url=f"https://{ECR_API_HOST}", verify=ecr_api,
-                       aws_access_key_id=ROLE["AWS_ACCESS_KEY_ID"], aws_secret_access_key=ROLE["AWS_SECRET_ACCESS_KEY"])
+                       aws_access_key_id=INSTANCE_ROLE["AWS_ACCESS_KEY_ID"],
+                       aws_secret_access_key=INSTANCE_ROLE["AWS_SECRET_ACCESS_KEY"])
     token = ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"]
     user, _, secret = base64.b64decode(token).decode().partition(":")
     assert credentials == {"ServerURL": registry, "Username": user, "Secret": secret}
@@ -52,7 +50,7 @@ def test_host_deploy_pulls_from_ecr_through_the_helper_without_docker_login(dock
     try:
         assert not image_present(ref)
         result = app.deploy(ref, env={"HOME": str(home), "DOCKER_CONFIG": str(docker_config),
-                                      "AWS_CA_BUNDLE": ecr_api, "AWS_ECR_DISABLE_CACHE": "1", **ROLE})
+                                      "AWS_CA_BUNDLE": ecr_api, "AWS_ECR_DISABLE_CACHE": "1", **INSTANCE_ROLE})
         assert result.code == 0, result.stderr
         assert f"pulling from {ecr_registry} with the ECR credential helper" in result.stderr
         assert "logging in to" not in result.stderr

@@ -33,11 +33,9 @@ from botocore.exceptions import ClientError
 
 from components.digests import build_tag
 from tests.support import docs, moto_iam
-from tests.support.aws_rehearsal import network
+from tests.support.aws_rehearsal import EXCLUDE_SSH, EXCLUDE_VERIFY, HOST_CONFIG, network
 from tests.support.pulumi_cli import ROOT, PulumiError, PulumiProject, copy_program
 from tests.test_ecr_tags import MANIFEST_TYPE, manifest
-from tests.test_rehearsal_aws import EXCLUDE_SSH, HOST_CONFIG
-from tests.test_rehearsal_ecs import EXCLUDE_VERIFY
 
 NO_SSH = ("--exclude", "**::app-teardown", "--exclude-dependents")
 POLICIES = tuple(sorted(path.stem for path in moto_iam.POLICIES.glob("*.json")))

@@ -170,11 +170,7 @@ def rehearsal_tag(stack: Stack) -> str:
 
 
 def host_status(stack: Stack, ssh_host) -> subprocess.CompletedProcess:
-    """scripts/host-status, as the drift job runs it."""
-    env = {**stack.cli.env(), "SSH_PRIVATE_KEY": stack.cli.environ["SSH_PRIVATE_KEY"],
-           "SSH_KNOWN_HOSTS": f"[127.0.0.1]:{ssh_host.port} {ssh_host.host_key}"}
-    return subprocess.run(["bash", str(ROOT / "scripts" / "host-status"), stack.name], env=env,
-                          cwd=stack.cli.workdir, capture_output=True, text=True, check=False, timeout=120)
+    return sshd_host.host_status(stack.cli, stack.name, f"[127.0.0.1]:{ssh_host.port} {ssh_host.host_key}")
 
 
 def test_host_status_reaches_the_host_from_the_stack_outputs(rehearsal, first_run, ssh_host):

@@ -6,29 +6,22 @@ what moto then holds. Neither needs a Docker engine: the image is a manifest
 put into moto's ECR and pinned by digest (`imageDigest`). What runs over SSH
 on a provisioned host (the cloud-init wait, and the deploy, which depends on
 it) is left out with `--exclude ... --exclude-dependents`; the deploy over
-SSH is tests/test_rehearsal.py's. tests/test_rehearsal_ecs.py does the same for an ecs stack.
+SSH is tests/test_rehearsal.py's, and on a provisioned host, through the address
+its instance outputs, tests/test_rehearsal_provisioned.py's. tests/test_rehearsal_ecs.py
+does the same for an ecs stack.
 """
 
 from __future__ import annotations
 
-import base64
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.support.aws_rehearsal import Aws, World, start_world
+from tests.support.aws_rehearsal import EXCLUDE_SSH, HOST_CONFIG, Aws, World, start_world
 
 POLICY_PACK = Path(__file__).resolve().parent.parent / "policy"
-EXCLUDE_SSH = ("--exclude", "**::host-cloud-init", "--exclude-dependents")
-# A stack that provisions its host (no stack file: one would have to load with any deploy key).
-HOST_CONFIG = {
-    "whatsapp-miner:target": "ec2",
-    "whatsapp-miner:provisionHost": "true",
-    "whatsapp-miner:hostSshCidrs": '["203.0.113.0/24"]',
-    "whatsapp-miner:containerEnv": '["WHATSAPP_API_TOKEN"]',
-}
 
 
 @pytest.fixture(scope="module")
@@ -148,9 +141,7 @@ def test_a_new_image_moves_the_tags_and_leaves_the_host(world, host):
 
 
 def user_data(world, host: Host) -> str:
-    attribute = world.aws.client("ec2").describe_instance_attribute(InstanceId=host.outputs["instanceId"],
-                                                                      Attribute="userData")
-    return base64.b64decode(base64.b64decode(attribute["UserData"]["Value"])).decode()
+    return world.user_data(host.outputs["instanceId"])
 
 
 def test_a_rotated_deploy_key_reaches_a_replaced_host_only(world, host, tmp_path):

@@ -17,10 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.aws_rehearsal import TOKEN, Aws, World, network, start_world
+from tests.support.aws_rehearsal import EXCLUDE_VERIFY, TOKEN, Aws, World, network, start_world
 
 POLICY_PACK = Path(__file__).resolve().parent.parent / "policy"
-EXCLUDE_VERIFY = ("--exclude", "**::app-verify")
 SERVICES = ("miner", "classifier")
 ROTATED = "rotated token"
 

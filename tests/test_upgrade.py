@@ -16,11 +16,9 @@ import uuid
 import pytest
 
 from tests.support import docs
-from tests.support.aws_rehearsal import network, start_world
+from tests.support.aws_rehearsal import EXCLUDE_SSH, EXCLUDE_VERIFY, HOST_CONFIG, network, start_world
 from tests.support.pulumi_cli import PulumiProject, copy_program
 from tests.support.rehearsal_stacks import Stack, start_stacks
-from tests.test_rehearsal_aws import EXCLUDE_SSH, HOST_CONFIG
-from tests.test_rehearsal_ecs import EXCLUDE_VERIFY
 
 PREVIOUS = "a16dd8eb14ef4566cbc88def89bea46409f1b412"
 

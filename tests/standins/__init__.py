@@ -14,4 +14,7 @@ pulumi sdk/go/common/workspace/plugins.go `getPluginInfoAndPath`):
 - pulumi-resource-docker: the Image resource, on a local registry.
 
 Each diff and lifecycle rule cites the provider source it copies.
+
+host-bin/ holds what a provisioned host has and the test host lacks, put on
+the PATH of that host's SSH sessions: `cloud-init` (its `status --wait`).
 """

@@ -217,7 +217,11 @@ def _connection_options(tool: str, connection: dict, state: Path) -> list[str]:
     if connection.get("hostKey"):
         known = state / "known_hosts"
         host_key = connection["hostKey"]
-        known.write_text(f"[{connection['host']}]:{int(connection['port'])} {host_key}\n")
+        # sshd(8), SSH_KNOWN_HOSTS FILE FORMAT: `[host]:port` for a non-standard port only;
+        # ssh looks port 22 up by the bare host.
+        port = int(connection["port"])
+        name = connection["host"] if port == 22 else f"[{connection['host']}]:{port}"
+        known.write_text(f"{name} {host_key}\n")
         options += ["-o", f"UserKnownHostsFile={known}", "-o", "StrictHostKeyChecking=yes",
                     "-o", f"HostKeyAlgorithms={host_key.split()[0]}"]
     else:

@@ -3,6 +3,7 @@ and images pushed to moto's ECR as manifests (no Docker engine needed)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
@@ -16,6 +17,16 @@ from tests.support.pulumi_cli import ROOT, PulumiProject, copy_program
 from tests.test_ecr_tags import MANIFEST_TYPE, manifest
 
 TOKEN = "aws-rehearsal token"
+EXCLUDE_SSH = ("--exclude", "**::host-cloud-init", "--exclude-dependents")
+# An ecs stack without the wait for its rollout (moto's tasks never start).
+EXCLUDE_VERIFY = ("--exclude", "**::app-verify")
+# A stack that provisions its host (no stack file: one would have to load with any deploy key).
+HOST_CONFIG = {
+    "whatsapp-miner:target": "ec2",
+    "whatsapp-miner:provisionHost": "true",
+    "whatsapp-miner:hostSshCidrs": '["203.0.113.0/24"]',
+    "whatsapp-miner:containerEnv": '["WHATSAPP_API_TOKEN"]',
+}
 
 
 @dataclass
@@ -39,6 +50,11 @@ class World:
         self.aws.client("ecr").put_image(repositoryName=self.repository, imageManifest=text, imageDigest=digest,
                                          imageManifestMediaType=MANIFEST_TYPE, imageTag=build_tag(digest))
         return digest
+
+    def user_data(self, instance_id: str) -> str:
+        """The instance's user-data as moto holds it."""
+        attribute = self.aws.client("ec2").describe_instance_attribute(InstanceId=instance_id, Attribute="userData")
+        return base64.b64decode(base64.b64decode(attribute["UserData"]["Value"])).decode()
 
     def stack(self, name: str, env_name: str, config: dict[str, str]) -> str:
         """Stack NAME with CONFIG on top of tests/rehearsal/Pulumi.NAME.yaml, when there is one."""

@@ -39,6 +39,8 @@ BUSYBOX = Path("/bin/busybox")
 BUSYBOX_APPLETS = ("sh", "cat", "echo", "sleep", "test", "touch", "date", "env", "ls", "rm", "mkdir")
 TEST_BASE = "whatsapp-miner-test-base:busybox"
 ECR_API_HOST = "api.ecr.us-east-1.amazonaws.com"  # the ECR stand-in registry's region
+# What a provisioned host's instance role would give the ECR credential helper; moto accepts any.
+INSTANCE_ROLE = {"AWS_ACCESS_KEY_ID": "AKIAHOSTROLE", "AWS_SECRET_ACCESS_KEY": "role-secret"}
 
 
 def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
@@ -80,13 +82,17 @@ def host_env(docker_config: Path | None = None) -> dict[str, str]:
     return env
 
 
+def compose_plugins() -> Path:
+    """The run's CLI plugins directory, with compose v2 (scripts/test)."""
+    return Path(os.environ.get("DOCKER_CONFIG", Path.home() / ".docker")) / "cli-plugins"
+
+
 def with_compose_plugin(docker_config: Path) -> Path:
     """DOCKER_CONFIG with the run's compose plugin in it (Docker looks for
     CLI plugins in $DOCKER_CONFIG/cli-plugins first)."""
-    plugins = Path(os.environ.get("DOCKER_CONFIG", Path.home() / ".docker")) / "cli-plugins"
     docker_config.mkdir(parents=True, exist_ok=True)
     if not (docker_config / "cli-plugins").exists():
-        (docker_config / "cli-plugins").symlink_to(plugins)
+        (docker_config / "cli-plugins").symlink_to(compose_plugins())
     return docker_config
 
 
