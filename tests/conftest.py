@@ -9,6 +9,8 @@ import pytest
 
 from tests.support import docker_env, moto_iam, sshd_host, tiers
 from tests.support.pulumi_cli import require_cli
+from tests.support.pulumi_program import ProgramRun
+from tests.support.stack_shapes import run_every_shape
 
 TIER_MARKS = {"services": tiers.SERVICES, "pulumi_cli": tiers.PULUMI_CLI}
 
@@ -93,6 +95,13 @@ def python_base(docker_engine, tmp_path_factory) -> str:
 def pulumi_cli() -> str:
     """The Pulumi CLI on PATH (scripts/test builds it)."""
     return require_cli()
+
+
+@pytest.fixture(scope="session")
+def every_shape(tmp_path_factory) -> dict[str, ProgramRun]:
+    """One `up` of each stack shape under mocks (tests/support/stack_shapes.py), shared by the
+    modules that check a rule over all of them."""
+    return run_every_shape(tmp_path_factory.mktemp("deploy-key"))
 
 
 @pytest.fixture(scope="session")

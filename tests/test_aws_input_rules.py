@@ -11,7 +11,7 @@ import pytest
 
 from tests.support import aws_input_rules as rules
 from tests.support.pulumi_program import ACCOUNT, ProgramRun, Registration
-from tests.support.stack_shapes import SHAPES, run_every_shape
+from tests.support.stack_shapes import SHAPES
 
 Values = Callable[[Registration], list[str]]
 
@@ -93,19 +93,14 @@ def refusals(run: ProgramRun) -> list[str]:
     return found
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> dict[str, ProgramRun]:
-    return run_every_shape(tmp_path_factory.mktemp("deploy-key"))
-
-
 @pytest.mark.parametrize("shape", SHAPES)
-def test_aws_accepts_every_name_description_and_tag_of_the_stack(runs, shape):
-    assert refusals(runs[shape]) == []
+def test_aws_accepts_every_name_description_and_tag_of_the_stack(every_shape, shape):
+    assert refusals(every_shape[shape]) == []
 
 
-def test_the_rules_cover_exactly_the_aws_resource_types_the_stacks_declare(runs):
+def test_the_rules_cover_exactly_the_aws_resource_types_the_stacks_declare(every_shape):
     # A new resource type fails here until someone looks up what AWS checks of it.
-    declared = {r.type for run in runs.values() for r in run.registrations if r.type.startswith("aws:")}
+    declared = {r.type for run in every_shape.values() for r in run.registrations if r.type.startswith("aws:")}
     assert declared == set(checks("eu-west-1"))
 
 

@@ -67,7 +67,8 @@ class DopplerStandIn(BaseHTTPRequestHandler):
 @pytest.fixture
 def doppler_api() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), DopplerStandIn)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll: shutdown() waits for it, half a second per test by default.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}/v3/configs/config/secrets/download?format=json"
     server.shutdown()

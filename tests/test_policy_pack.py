@@ -18,7 +18,7 @@ import pytest
 from policy.rules.catalog import RULES
 from tests.support.pulumi_cli import ROOT, PulumiProject
 from tests.support.pulumi_program import run_stack
-from tests.support.stack_shapes import PROVISIONED, run_every_shape
+from tests.support.stack_shapes import PROVISIONED
 from tests.test_provisioned_host import provisioned_env
 
 POLICY_PACK = ROOT / "policy"
@@ -52,13 +52,8 @@ def test_every_policy_is_covered_by_a_breaking_case():
     assert set(RULES) == set(BREAKS)
 
 
-@pytest.fixture(scope="module")
-def shapes(tmp_path_factory):
-    return run_every_shape(tmp_path_factory.mktemp("keys"))
-
-
-def test_every_stack_shape_keeps_every_policy(shapes):
-    for shape, run in shapes.items():
+def test_every_stack_shape_keeps_every_policy(every_shape):
+    for shape, run in every_shape.items():
         assert violations(run.registrations) == [], shape
 
 

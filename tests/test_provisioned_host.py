@@ -232,10 +232,10 @@ def test_a_deploy_key_that_is_not_in_openssh_format_is_refused_naming_the_variab
 
 def test_waiting_for_cloud_init_is_bounded_and_names_the_step():
     # This machine's real cloud-init never ran, so `status --wait` waits forever.
-    result = subprocess.run(["sh", "-c", commands.wait_for_cloud_init(2)], capture_output=True, text=True,
+    result = subprocess.run(["sh", "-c", commands.wait_for_cloud_init(1)], capture_output=True, text=True,
                             check=False, timeout=30)
     assert result.returncode == 1
-    assert "provisioned host: cloud-init did not finish within 2s (step: wait for cloud-init)" in result.stderr
+    assert "provisioned host: cloud-init did not finish within 1s (step: wait for cloud-init)" in result.stderr
     assert "status: not run" in result.stderr
     lint = subprocess.run(["shellcheck", "--shell=sh", "-"], input=commands.wait_for_cloud_init(900),
                           capture_output=True, text=True, check=False)

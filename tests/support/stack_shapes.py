@@ -1,5 +1,6 @@
 """One stack of each shape the program has, run under Pulumi mocks, for the
-tests that must hold for all of them (AWS's input rules, the preview policy)."""
+tests that must hold for all of them (AWS's input rules, the policy pack,
+the preview policy); conftest.py's `every_shape` runs them once per session."""
 
 from __future__ import annotations
 
