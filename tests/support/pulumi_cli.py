@@ -61,14 +61,17 @@ def copy_program(destination: Path, revision: str | None = None) -> Path:
     return destination
 
 
+def git(*args: str) -> bytes:
+    """`git ARGS` in this repository, its stdout."""
+    done = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)}: {done.stderr.decode().strip()} "
+                           "(the tests need the repository's history: a full clone, not a shallow one)")
+    return done.stdout
+
+
 def _extract(revision: str, destination: Path, names: list[str]) -> None:
     """REVISION's files of NAMES (those it has) into DESTINATION, with git archive."""
-    def git(*args: str) -> bytes:
-        done = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"git {' '.join(args)}: {done.stderr.decode().strip()} "
-                               "(the tests need the repository's history: a full clone, not a shallow one)")
-        return done.stdout
     present = set(git("ls-tree", "--name-only", revision).decode().split()) & set(names)
     # Modes as a checkout makes them (this process's umask), as the image's context digest hashes them.
     subprocess.run(["tar", "-x", "--no-same-permissions", "-C", str(destination)],
