@@ -10,18 +10,17 @@ outside Pulumi, which the stack's next deploy would silently undo.
 
 from __future__ import annotations
 
-import json
 import sys
+
+from components.digests import parse_report
 
 
 def host_digest(status_output: str) -> str | None:
     """The `digest` of the last line host-deploy printed; None without a JSON report."""
-    lines = status_output.strip().splitlines()
     try:
-        report = json.loads(lines[-1])
-    except (IndexError, ValueError):
+        return parse_report(status_output).get("digest", "")
+    except ValueError:  # no line, not JSON, or not an object
         return None
-    return report.get("digest", "") if isinstance(report, dict) else None
 
 
 def mismatch(deployed_digest: str, status_output: str) -> str | None:
